@@ -1,0 +1,159 @@
+// Every setting Touchpoint reads, read once from the environment (and a `.env` file if present),
+// validated at start with a message that names each missing or invalid variable.
+import fs from 'node:fs';
+import path from 'node:path';
+import dotenv from 'dotenv';
+import { z } from 'zod';
+
+const ROLES = ['all', 'web', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const intWithDefault = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def));
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const schema = z.object({
+  PORT: intWithDefault(3000, 0, 65535),
+  DATABASE_URL: z.preprocess(
+    emptyToUndefined,
+    z.string().regex(/^(mysql|mariadb):\/\//, 'must be a mysql:// URL').default('mysql://root@127.0.0.1:3306/touchpoint'),
+  ),
+  REDIS_URL: z.preprocess(
+    emptyToUndefined,
+    z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
+  ),
+  ADMIN_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+  ROLE: z.preprocess(emptyToUndefined, z.enum(ROLES).default('all')),
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  STORE_TIMEZONE: z.preprocess(
+    emptyToUndefined,
+    z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
+  ),
+  WECOM_CORP_ID: optionalString,
+  WECOM_TOKEN: optionalString,
+  WECOM_ENCODING_AES_KEY: z.preprocess(
+    emptyToUndefined,
+    z.string().regex(/^[A-Za-z0-9]{43}$/, 'must be the 43-character EncodingAESKey from the WeCom console').optional(),
+  ),
+  WECOM_CONTACT_SECRET: optionalString,
+  WECOM_AGENT_ID: optionalString,
+  WECOM_AGENT_SECRET: optionalString,
+  WECOM_KF_SECRET: optionalString,
+  WECOM_API_BASE: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .url('must be an origin such as https://qyapi.weixin.qq.com')
+      .default('https://qyapi.weixin.qq.com'),
+  ),
+  WECOM_REPLAY_WINDOW_SECONDS: intWithDefault(300),
+  INBOX_SWEEP_INTERVAL_SECONDS: intWithDefault(60, 1),
+  INBOX_STALE_AFTER_SECONDS: intWithDefault(30, 0),
+  JOB_ATTEMPTS: intWithDefault(6, 1, 50),
+});
+
+export interface WeComConfig {
+  /** true when the callback settings (corp id, token, AES key) are all present */
+  enabled: boolean;
+  corpId: string;
+  token: string;
+  encodingAesKey: string;
+  contactSecret: string | null;
+  agentId: string | null;
+  agentSecret: string | null;
+  kfSecret: string | null;
+  apiBase: string;
+  replayWindowSeconds: number;
+}
+
+export interface Config {
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  adminToken: string | null;
+  role: Role;
+  logLevel: string;
+  storeTimezone: string;
+  wecom: WeComConfig;
+  inbox: { sweepIntervalSeconds: number; staleAfterSeconds: number; jobAttempts: number };
+  /** human-readable lines about what is switched off, logged at start */
+  notices: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads `.env` (if present) under the real environment: variables already set win. */
+export function readEnv(env: NodeJS.ProcessEnv = process.env, envFile = path.resolve(process.cwd(), '.env')): Record<string, string | undefined> {
+  const merged: Record<string, string | undefined> = {};
+  if (fs.existsSync(envFile)) Object.assign(merged, dotenv.parse(fs.readFileSync(envFile)));
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) merged[k] = v;
+  return merged;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = readEnv()): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const notices: string[] = [];
+
+  const callbackParts = { WECOM_CORP_ID: e.WECOM_CORP_ID, WECOM_TOKEN: e.WECOM_TOKEN, WECOM_ENCODING_AES_KEY: e.WECOM_ENCODING_AES_KEY };
+  const present = Object.entries(callbackParts).filter(([, v]) => v);
+  const wecomEnabled = present.length === 3;
+  if (present.length > 0 && !wecomEnabled) {
+    const missing = Object.entries(callbackParts).filter(([, v]) => !v).map(([k]) => k);
+    problems.push(`${missing.join(', ')}: required when any of WECOM_CORP_ID, WECOM_TOKEN, WECOM_ENCODING_AES_KEY is set`);
+  }
+  if (!wecomEnabled && present.length === 0) notices.push('WeCom callbacks are off: WECOM_CORP_ID, WECOM_TOKEN and WECOM_ENCODING_AES_KEY are not set');
+  if (wecomEnabled && !e.WECOM_CONTACT_SECRET) notices.push('WECOM_CONTACT_SECRET is not set: customer-contact events will be stored but cannot be enriched from the WeCom API');
+  if (!e.ADMIN_TOKEN) notices.push('ADMIN_TOKEN is not set: /api refuses every request until it is');
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    adminToken: e.ADMIN_TOKEN ?? null,
+    role: e.ROLE,
+    logLevel: e.LOG_LEVEL,
+    storeTimezone: e.STORE_TIMEZONE,
+    wecom: {
+      enabled: wecomEnabled,
+      corpId: e.WECOM_CORP_ID ?? '',
+      token: e.WECOM_TOKEN ?? '',
+      encodingAesKey: e.WECOM_ENCODING_AES_KEY ?? '',
+      contactSecret: e.WECOM_CONTACT_SECRET ?? null,
+      agentId: e.WECOM_AGENT_ID ?? null,
+      agentSecret: e.WECOM_AGENT_SECRET ?? null,
+      kfSecret: e.WECOM_KF_SECRET ?? e.WECOM_AGENT_SECRET ?? null,
+      apiBase: e.WECOM_API_BASE.replace(/\/+$/, ''),
+      replayWindowSeconds: e.WECOM_REPLAY_WINDOW_SECONDS,
+    },
+    inbox: {
+      sweepIntervalSeconds: e.INBOX_SWEEP_INTERVAL_SECONDS,
+      staleAfterSeconds: e.INBOX_STALE_AFTER_SECONDS,
+      jobAttempts: e.JOB_ATTEMPTS,
+    },
+    notices,
+  };
+}

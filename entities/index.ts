@@ -1,0 +1,23 @@
+import { Customer } from './customer.entity';
+import { CustomerFollow } from './customer-follow.entity';
+import { CustomerIdentity } from './customer-identity.entity';
+import { CustomerTag } from './customer-tag.entity';
+import { InboundEvent } from './inbound-event.entity';
+import { StaffMember } from './staff-member.entity';
+import { Tag } from './tag.entity';
+import { TimelineEntry } from './timeline-entry.entity';
+import { WecomKfCursor } from './wecom-kf-cursor.entity';
+import { Init1764028800000 } from './migrations/1764028800000-init';
+
+export * from './customer.entity';
+export * from './customer-follow.entity';
+export * from './customer-identity.entity';
+export * from './customer-tag.entity';
+export * from './inbound-event.entity';
+export * from './staff-member.entity';
+export * from './tag.entity';
+export * from './timeline-entry.entity';
+export * from './wecom-kf-cursor.entity';
+
+export const ENTITIES = [Customer, CustomerFollow, CustomerIdentity, CustomerTag, InboundEvent, StaffMember, Tag, TimelineEntry, WecomKfCursor];
+export const MIGRATIONS = [Init1764028800000];

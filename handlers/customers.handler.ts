@@ -1,0 +1,35 @@
+// /api/customers, /api/identities: auth (router-level) → validate → domain read → JSON.
+import type Router from '@koa/router';
+import type { AppContext } from '../src/context';
+import { parseLimit } from '../src/paging';
+import { findCustomerIdByIdentity, getProfile, listCustomers, timelinePage } from '../src/profiles';
+import { fail } from './http-errors';
+
+const str = (v: unknown): string | undefined => (Array.isArray(v) ? v[0] : typeof v === 'string' ? v : undefined);
+
+export function registerCustomerRoutes(router: Router, app: AppContext): void {
+  router.get('/api/customers', async (ctx) => {
+    const limit = parseLimit(str(ctx.query.limit));
+    ctx.body = await listCustomers(app.db, { q: str(ctx.query.q), tag: str(ctx.query.tag), limit, cursor: str(ctx.query.cursor) });
+  });
+
+  router.get('/api/customers/:id', async (ctx) => {
+    const profile = await getProfile(app.db, ctx.params.id);
+    if (!profile) return fail(ctx, 404, 'not_found', `no customer ${ctx.params.id}`);
+    ctx.body = profile;
+  });
+
+  router.get('/api/customers/:id/timeline', async (ctx) => {
+    const limit = parseLimit(str(ctx.query.limit));
+    const profile = /^\d{1,20}$/.test(ctx.params.id) ? await app.db.query('SELECT id FROM customer WHERE id = ?', [ctx.params.id]) : [];
+    if (!profile.length) return fail(ctx, 404, 'not_found', `no customer ${ctx.params.id}`);
+    ctx.body = await timelinePage(app.db, ctx.params.id, limit, str(ctx.query.cursor));
+  });
+
+  router.get('/api/identities/:channel/:externalId', async (ctx) => {
+    const id = await findCustomerIdByIdentity(app.db, ctx.params.channel, ctx.params.externalId);
+    const profile = id ? await getProfile(app.db, id) : null;
+    if (!profile) return fail(ctx, 404, 'not_found', `no customer has ${ctx.params.channel} identity ${ctx.params.externalId}`);
+    ctx.body = profile;
+  });
+}

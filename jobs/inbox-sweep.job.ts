@@ -1,0 +1,45 @@
+// The recovery sweep: every INBOX_SWEEP_INTERVAL_SECONDS one worker (a Redis lock picks it)
+// re-enqueues events still `received` after INBOX_STALE_AFTER_SECONDS — a crash between commit
+// and enqueue, or a Redis that lost its jobs. Job id = event id, so a job still queued is not doubled.
+// It runs on a timer in every worker rather than as a Bull repeatable job, so flushing Redis cannot switch it off.
+import { randomUUID } from 'node:crypto';
+import type { AppContext } from '../src/context';
+
+export async function sweepInbox(ctx: AppContext, batch = 1000): Promise<number> {
+  const olderThan = new Date(ctx.now().getTime() - ctx.config.inbox.staleAfterSeconds * 1000);
+  let afterId = '0';
+  let total = 0;
+  for (;;) {
+    const ids = await ctx.inbox.unprocessedBefore(olderThan, batch, afterId);
+    if (!ids.length) break;
+    await Promise.all(ids.map((id) => ctx.enqueueInbound(id)));
+    total += ids.length;
+    afterId = ids[ids.length - 1];
+    if (ids.length < batch) break;
+  }
+  if (total) ctx.log.info({ requeued: total }, 'inbox sweep re-enqueued unprocessed events');
+  return total;
+}
+
+/** Starts the periodic sweep; returns a function that stops it. */
+export function startInboxSweep(ctx: AppContext): () => void {
+  const intervalMs = ctx.config.inbox.sweepIntervalSeconds * 1000;
+  const me = randomUUID();
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const got = await ctx.redis.set('touchpoint:inbox-sweep:lock', me, 'PX', Math.max(1000, intervalMs - 100), 'NX');
+      if (got === 'OK') await sweepInbox(ctx);
+    } catch (err) {
+      ctx.log.error({ err }, 'inbox sweep failed');
+    } finally {
+      running = false;
+    }
+  };
+  void tick();
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

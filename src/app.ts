@@ -1,0 +1,35 @@
+// Builds the Koa app (no listen): webhooks, the admin API, health and metrics.
+import Router from '@koa/router';
+import Koa from 'koa';
+import { adminAuth } from '../handlers/admin-auth';
+import { registerCustomerRoutes } from '../handlers/customers.handler';
+import { registerEventRoutes } from '../handlers/events.handler';
+import { registerHealthRoutes } from '../handlers/health.handler';
+import { fail } from '../handlers/http-errors';
+import { registerWeComCallback } from '../handlers/wecom-callback.handler';
+import type { AppContext } from './context';
+import { BadRequest } from './paging';
+
+export function createApp(app: AppContext): Koa {
+  const koa = new Koa({ proxy: true });
+  koa.use(async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) fail(ctx, 404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
+    } catch (err) {
+      if (err instanceof BadRequest) return fail(ctx, 400, 'bad_request', `${err.field}: ${err.message}`);
+      app.log.error({ err, path: ctx.path, method: ctx.method }, 'request failed');
+      fail(ctx, 500, 'internal', 'internal error');
+    }
+  });
+
+  const router = new Router();
+  registerHealthRoutes(router, app);
+  registerWeComCallback(router, app);
+  router.use('/api', adminAuth(app.config.adminToken));
+  registerCustomerRoutes(router, app);
+  registerEventRoutes(router, app);
+  koa.use(router.routes());
+  koa.use(router.allowedMethods());
+  return koa;
+}

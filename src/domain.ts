@@ -1,0 +1,19 @@
+// What the domain needs from the outside world, handed in by the composition root.
+import type { DataSource } from 'typeorm';
+import type { WeComApi } from '../channels/wecom/api';
+import type { Logger } from './logger';
+
+export interface Domain {
+  db: DataSource;
+  wecom: WeComApi | null;
+  log: Logger;
+  now(): Date;
+}
+
+/** A failure that retrying cannot fix: the event is marked failed at once. */
+export class PermanentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentError';
+  }
+}

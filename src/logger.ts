@@ -1,0 +1,37 @@
+// Structured logs (pino). Personal data is masked; secrets and decrypted payloads never reach info level.
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: 'touchpoint' },
+    redact: {
+      paths: ['*.secret', '*.token', '*.password', '*.authorization', 'req.headers.authorization', '*.access_token', '*.corpsecret'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+/** +8613812345678 → +86138****5678 */
+export function maskPhone(phone: string | null | undefined): string {
+  if (!phone) return '';
+  if (phone.length <= 7) return '****';
+  return `${phone.slice(0, phone.length - 8)}****${phone.slice(-4)}`;
+}
+
+/** alice@example.com → a***@example.com */
+export function maskEmail(email: string | null | undefined): string {
+  if (!email) return '';
+  const at = email.lastIndexOf('@');
+  if (at <= 0) return '***';
+  return `${email[0]}***${email.slice(at)}`;
+}
+
+/** Masks whatever identity value is passed, by its channel. */
+export function maskIdentity(channel: string, value: string): string {
+  if (channel === 'phone') return maskPhone(value);
+  if (channel === 'email') return maskEmail(value);
+  return value.length > 8 ? `${value.slice(0, 4)}…${value.slice(-4)}` : value;
+}

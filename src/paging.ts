@@ -1,0 +1,35 @@
+// Opaque cursors and limits shared by every paged list.
+
+export class BadRequest extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BadRequest';
+  }
+}
+
+export function encodeCursor(parts: (string | number)[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined, arity: number): string[] | null {
+  if (!cursor) return null;
+  try {
+    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parts) && parts.length === arity && parts.every((p) => typeof p === 'string' || typeof p === 'number')) return parts.map(String);
+  } catch {
+    // fall through
+  }
+  throw new BadRequest('cursor', 'cursor is not one this API handed out');
+}
+
+export function parseLimit(raw: string | undefined, def = 50, max = 200): number {
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new BadRequest('limit', `limit must be a whole number from 1 to ${max}`);
+  return n;
+}
+
+export const iso = (d: Date | string | null | undefined): string | null => (d ? new Date(d).toISOString() : null);

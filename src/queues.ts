@@ -1,0 +1,45 @@
+// Bull queues on Redis. We create (and therefore close) every Redis connection Bull uses:
+// one shared command client, one shared subscriber, and one blocking client per queue.
+import Queue from 'bull';
+import Redis, { type RedisOptions } from 'ioredis';
+
+export interface InboundJobData {
+  eventId: string;
+}
+
+export interface Queues {
+  inbound: Queue.Queue<InboundJobData>;
+  all: Queue.Queue[];
+  close(): Promise<void>;
+}
+
+export const QUEUE_NAMES = { inbound: 'inbound' } as const;
+
+export function createRedis(redisUrl: string, extra: RedisOptions = {}): Redis {
+  return new Redis(redisUrl, { lazyConnect: false, ...extra });
+}
+
+export function createQueues(redisUrl: string, opts: { prefix?: string } = {}): Queues {
+  const connections: Redis[] = [];
+  const blocking: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: false };
+  const shared = { client: createRedis(redisUrl, blocking), subscriber: createRedis(redisUrl, blocking) };
+  connections.push(shared.client, shared.subscriber);
+  const createClient = (type: 'client' | 'subscriber' | 'bclient'): Redis => {
+    if (type === 'client') return shared.client;
+    if (type === 'subscriber') return shared.subscriber;
+    const c = createRedis(redisUrl, blocking);
+    connections.push(c);
+    return c;
+  };
+  const make = <T>(name: string) => new Queue<T>(name, { prefix: opts.prefix ?? 'touchpoint', createClient });
+  const inbound = make<InboundJobData>(QUEUE_NAMES.inbound);
+  const all = [inbound] as Queue.Queue[];
+  return {
+    inbound,
+    all,
+    async close() {
+      await Promise.allSettled(all.map((q) => q.close()));
+      await Promise.allSettled(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}

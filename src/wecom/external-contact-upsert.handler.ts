@@ -1,0 +1,105 @@
+// add_external_contact / edit_external_contact / add_half_external_contact:
+// fetch the contact from WeCom → resolve the customer by every identity → refresh name, follows and tags → timeline entry.
+import type { InboundEvent } from '../../entities';
+import type { ExternalContact, FollowUser } from '../../channels/wecom/api';
+import { WeComApiError } from '../../channels/wecom/errors';
+import { text, type XmlObject } from '../../channels/wecom/xml';
+import { resolveCustomer, setChurnRisk, touchCustomer, updateCustomer, type IdentityRef } from '../customers';
+import { PermanentError, type Domain } from '../domain';
+import { upsertActiveFollow } from '../follows';
+import { normalizePhone } from '../identity';
+import { ensureStaff } from '../staff';
+import { replaceStaffWecomTags, upsertWecomTag } from '../tags';
+import { appendTimeline } from '../timeline';
+import { inTransaction } from '../tx';
+import { eventProviderId, occurredAt } from './event-time';
+
+const KIND: Record<string, string> = {
+  add_external_contact: 'contact_added',
+  add_half_external_contact: 'contact_added_half',
+  edit_external_contact: 'contact_edited',
+};
+
+/** WeCom says there is no relation any more (or never was): keep what the event itself tells us. */
+const NO_RELATION = new Set([84061]);
+
+export async function externalContactUpsert(d: Domain, ev: InboundEvent, msg: XmlObject): Promise<void> {
+  const externalUserId = text(msg, 'ExternalUserID');
+  const staffUserId = text(msg, 'UserID');
+  const changeType = text(msg, 'ChangeType');
+  if (!externalUserId) throw new PermanentError(`${changeType} without ExternalUserID`);
+  if (!d.wecom?.contact) throw new PermanentError('WECOM_CONTACT_SECRET is not configured: cannot fetch the contact');
+
+  let contact: ExternalContact = { external_userid: externalUserId };
+  let follows: FollowUser[] = [];
+  try {
+    const res = await d.wecom.getExternalContact(externalUserId);
+    contact = res.external_contact ?? contact;
+    follows = res.follow_user ?? [];
+  } catch (err) {
+    if (!(err instanceof WeComApiError && NO_RELATION.has(err.code))) throw err;
+    d.log.warn({ eventId: ev.id, code: err.code }, 'contact no longer related; storing the event without enrichment');
+  }
+
+  const at = occurredAt(msg, ev);
+  const identities: IdentityRef[] = [{ channel: 'wecom', externalId: externalUserId }];
+  if (contact.unionid) identities.push({ channel: 'wechat_unionid', externalId: contact.unionid });
+  for (const f of follows) for (const m of f.remark_mobiles ?? []) {
+    const phone = normalizePhone(m);
+    if (phone) identities.push({ channel: 'phone', externalId: phone });
+  }
+
+  await inTransaction(d.db, async (em) => {
+    const now = d.now();
+    const { customerId } = await resolveCustomer(em, identities, at, now);
+    await updateCustomer(em, customerId, { name: contact.name, avatar: contact.avatar, gender: contact.gender }, now);
+    await ensureStaff(em, [staffUserId, ...follows.map((f) => f.userid)], now);
+    for (const f of follows) {
+      await upsertActiveFollow(
+        em,
+        {
+          customerId,
+          staffUserId: f.userid,
+          remark: f.remark || null,
+          description: f.description || null,
+          addWay: f.add_way ?? null,
+          addState: f.state || null,
+          addedAt: f.createtime ? new Date(f.createtime * 1000) : null,
+        },
+        at,
+        now,
+      );
+      const tagIds: string[] = [];
+      for (const t of f.tags ?? []) {
+        if (!t.tag_name) continue;
+        const wecomId = t.tag_id || `name:${t.group_name ?? ''}/${t.tag_name}`;
+        tagIds.push(await upsertWecomTag(em, { wecomId, name: t.tag_name, groupName: t.group_name || null }, now));
+      }
+      await replaceStaffWecomTags(em, customerId, f.userid, tagIds, now);
+    }
+    if (follows.length) await setChurnRisk(em, customerId, false, now);
+    const who = staffUserId || 'a staff member';
+    await appendTimeline(
+      em,
+      {
+        customerId,
+        channel: 'wecom',
+        direction: 'internal',
+        kind: KIND[changeType] ?? changeType,
+        text:
+          changeType === 'edit_external_contact'
+            ? `${who} edited the contact`
+            : changeType === 'add_half_external_contact'
+              ? `added ${who} (not yet confirmed by staff)`
+              : `${who} added the customer`,
+        occurredAt: at,
+        staffUserId: staffUserId || null,
+        providerId: eventProviderId(ev),
+        inboundEventId: ev.id,
+        data: { state: text(msg, 'State') || undefined, welcomeCode: text(msg, 'WelcomeCode') ? true : undefined },
+      },
+      now,
+    );
+    await touchCustomer(em, customerId, at, changeType !== 'edit_external_contact');
+  });
+}

@@ -1,0 +1,40 @@
+// The WeCom dispatch table: (MsgType, Event, ChangeType) → one handler. `*` matches anything;
+// the most specific key wins. An event with no handler is kept and marked processed.
+import type { InboundEvent } from '../../entities';
+import { text, type XmlObject } from '../../channels/wecom/xml';
+import type { Domain } from '../domain';
+import { appMessage } from './app-message.handler';
+import { externalContactRemoved } from './external-contact-removed.handler';
+import { externalContactUpsert } from './external-contact-upsert.handler';
+import { externalTagChanged } from './external-tag-changed.handler';
+import { kfMessage } from './kf-message.handler';
+
+export type WeComHandler = (d: Domain, ev: InboundEvent, msg: XmlObject) => Promise<void>;
+
+export const WECOM_DISPATCH: Record<string, WeComHandler> = {
+  'event/change_external_contact/add_external_contact': externalContactUpsert,
+  'event/change_external_contact/add_half_external_contact': externalContactUpsert,
+  'event/change_external_contact/edit_external_contact': externalContactUpsert,
+  'event/change_external_contact/del_external_contact': externalContactRemoved,
+  'event/change_external_contact/del_follow_user': externalContactRemoved,
+  'event/change_external_tag/*': externalTagChanged,
+  'event/kf_msg_or_event/*': kfMessage,
+  'text/*/*': appMessage,
+  'image/*/*': appMessage,
+  'voice/*/*': appMessage,
+  'video/*/*': appMessage,
+  'location/*/*': appMessage,
+  'link/*/*': appMessage,
+};
+
+/** The event type we store: `MsgType[/Event[/ChangeType]]`. */
+export function wecomEventType(msg: XmlObject): string {
+  return [text(msg, 'MsgType'), text(msg, 'Event'), text(msg, 'ChangeType')].filter(Boolean).join('/');
+}
+
+export function findWeComHandler(msg: XmlObject): WeComHandler | null {
+  const m = text(msg, 'MsgType') || '*';
+  const e = text(msg, 'Event') || '*';
+  const c = text(msg, 'ChangeType') || '*';
+  return WECOM_DISPATCH[`${m}/${e}/${c}`] ?? WECOM_DISPATCH[`${m}/${e}/*`] ?? WECOM_DISPATCH[`${m}/*/*`] ?? null;
+}

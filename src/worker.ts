@@ -1,0 +1,19 @@
+// The worker role: Bull processors plus the inbox recovery sweep.
+import { registerInboundEventJob } from '../jobs/inbound-event.job';
+import { startInboxSweep } from '../jobs/inbox-sweep.job';
+import type { AppContext } from './context';
+
+export interface Worker {
+  stop(): Promise<void>;
+}
+
+export function startWorker(app: AppContext, opts: { concurrency?: number; sweep?: boolean } = {}): Worker {
+  registerInboundEventJob(app, opts.concurrency ?? 8);
+  const stopSweep = opts.sweep === false ? () => {} : startInboxSweep(app);
+  return {
+    async stop() {
+      stopSweep();
+      await app.queues.inbound.pause(true, true).catch(() => {});
+    },
+  };
+}
