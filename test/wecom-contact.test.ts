@@ -52,7 +52,7 @@ describe('change_external_contact', () => {
 
     const profile = await waitFor(async () => {
       const r = await h.request(`/api/identities/wecom/${EXT}`);
-      return r.status === 200 ? r.json() : null;
+      return r.status === 200 ? ((await r.json()) as any) : null;
     }, 10_000, 'profile');
     expect(profile.name).toBe('王哥☕');
     expect(profile.phone).toBe('+8613800138000');

@@ -87,7 +87,7 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
     async getJson(path) {
       const res = await h.request(path);
       if (res.status !== 200) throw new Error(`GET ${path} → ${res.status} ${await res.text()}`);
-      return res.json();
+      return (await res.json()) as any;
     },
     sendCallback(xml, o = {}) {
       const ts = o.timestamp ?? String(Math.floor(app.now().getTime() / 1000));
@@ -111,7 +111,7 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
 }
 
 /** Polls `check` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function waitFor<T = any>(check: () => Promise<T | null | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
