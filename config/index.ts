@@ -4,6 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { z } from 'zod';
+import { loadEmailConfig, type EmailConfig } from './email';
+import { loadSmsConfig, type SmsConfig } from './sms';
+
+export type { EmailConfig, SmsConfig };
 
 const ROLES = ['all', 'web', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -89,6 +93,8 @@ export interface Config {
   storeTimezone: string;
   wecom: WeComConfig;
   inbox: { sweepIntervalSeconds: number; staleAfterSeconds: number; jobAttempts: number };
+  sms: SmsConfig;
+  email: EmailConfig;
   /** human-readable lines about what is switched off, logged at start */
   notices: string[];
 }
@@ -127,6 +133,8 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
   if (!wecomEnabled && present.length === 0) notices.push('WeCom callbacks are off: WECOM_CORP_ID, WECOM_TOKEN and WECOM_ENCODING_AES_KEY are not set');
   if (wecomEnabled && !e.WECOM_CONTACT_SECRET) notices.push('WECOM_CONTACT_SECRET is not set: customer-contact events will be stored but cannot be enriched from the WeCom API');
   if (!e.ADMIN_TOKEN) notices.push('ADMIN_TOKEN is not set: /api refuses every request until it is');
+  const sms = loadSmsConfig(env, problems, notices);
+  const email = loadEmailConfig(env, problems, notices);
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -154,6 +162,8 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
       staleAfterSeconds: e.INBOX_STALE_AFTER_SECONDS,
       jobAttempts: e.JOB_ATTEMPTS,
     },
+    sms,
+    email,
     notices,
   };
 }

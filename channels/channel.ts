@@ -1,0 +1,115 @@
+// The one small interface every outbound provider adapter implements, and the shapes inbound
+// provider payloads are parsed into. Channels know config only: no Koa, no entities, no database.
+
+export type SendChannel = 'sms' | 'email';
+
+export interface OutboundSms {
+  kind: 'sms';
+  /** E.164, e.g. +8613800138000 */
+  to: string;
+  /** provider-approved template id (Tencent TemplateId, Aliyun TemplateCode, Twilio: ours) */
+  templateId: string;
+  /** provider-approved sign name (签名) */
+  signName: string;
+  /** positional template parameters ({1},{2}… for Tencent; Aliyun maps them by name itself) */
+  params: string[];
+  /** the rendered text as the customer will read it (timeline, Twilio body) */
+  text: string;
+  marketing: boolean;
+  /** our delivery id: echoed back by providers that support it (SessionContext, OutId) */
+  reference: string;
+}
+
+export interface OutboundEmail {
+  kind: 'email';
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+  /** RFC 5322 Message-ID we chose (with angle brackets), recorded for threading */
+  messageId: string;
+  /** https URL for RFC 8058 one-click unsubscribe; absent for non-marketing mail */
+  unsubscribeUrl?: string;
+  inReplyTo?: string;
+  references?: string[];
+  reference: string;
+}
+
+export type OutboundMessage = OutboundSms | OutboundEmail;
+
+export interface SendResult {
+  /** the provider's id for the message (Tencent SerialNo, Aliyun BizId, Twilio MessageSid, SMTP Message-ID) */
+  providerRef: string | null;
+  /** `sent` = handed over; `delivered` only when the provider confirms delivery synchronously */
+  status: 'sent' | 'delivered';
+}
+
+/**
+ * A provider refused or failed a send. `permanent` errors (invalid number, opted out at the
+ * carrier, template refused) are not retried; the others are (outage, rate limit, timeout).
+ */
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly permanent: boolean,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+export interface ChannelAdapter<M extends OutboundMessage = OutboundMessage> {
+  readonly channel: SendChannel;
+  readonly provider: string;
+  send(message: M): Promise<SendResult>;
+}
+
+/** What a webhook handler hands a provider parser: the request as received. */
+export interface InboundRequest {
+  /** the public URL the provider called (for signature schemes that sign the URL) */
+  url: string;
+  method: string;
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+}
+
+/** A customer's message (SMS reply or email) as every provider's payload is normalised. */
+export interface InboundMessageItem {
+  type: 'message';
+  channel: SendChannel;
+  provider: string;
+  providerMessageId: string | null;
+  /** unique across providers: `<provider>:<id or sha256 of the identifying fields>` */
+  dedupKey: string;
+  from: { phone?: string; email?: string; name?: string };
+  to?: { phone?: string; email?: string; signName?: string; extendCode?: string };
+  /** the new text of the message (quoted reply stripped for email) */
+  text: string;
+  /** the full body, quotes included (email) */
+  fullText?: string;
+  subject?: string;
+  /** sanitised HTML (email) */
+  html?: string;
+  attachments?: { filename?: string; contentType: string; size: number; contentId?: string }[];
+  thread?: { messageId?: string; inReplyTo?: string; references?: string[] };
+  /** ISO-8601 with offset; provider strings in Beijing time are converted */
+  sentAt: string | null;
+}
+
+/** A delivery report for a message we sent. */
+export interface InboundStatusItem {
+  type: 'status';
+  channel: SendChannel;
+  provider: string;
+  providerRef: string;
+  /** our delivery id when the provider echoes it back (SessionContext / OutId) */
+  reference?: string;
+  status: 'sent' | 'delivered' | 'failed';
+  code: string | null;
+  description: string | null;
+  at: string | null;
+  dedupKey: string;
+}
+
+export type InboundItem = InboundMessageItem | InboundStatusItem;
