@@ -1,5 +1,5 @@
 // The recovery sweep: every INBOX_SWEEP_INTERVAL_SECONDS one worker (a Redis lock picks it)
-// re-enqueues events still `received` after INBOX_STALE_AFTER_SECONDS — a crash between commit
+// re-enqueues events still `received` (and deliveries still `queued`) after INBOX_STALE_AFTER_SECONDS — a crash between commit
 // and enqueue, or a Redis that lost its jobs. Job id = event id, so a job still queued is not doubled.
 // It runs on a timer in every worker rather than as a Bull repeatable job, so flushing Redis cannot switch it off.
 import { randomUUID } from 'node:crypto';
@@ -17,8 +17,14 @@ export async function sweepInbox(ctx: AppContext, batch = 1000): Promise<number>
     afterId = ids[ids.length - 1];
     if (ids.length < batch) break;
   }
-  if (total) ctx.log.info({ requeued: total }, 'inbox sweep re-enqueued unprocessed events');
-  return total;
+  // deliveries still queued whose send job was lost (Redis flushed); a job still waiting is not doubled
+  const queued: { id: string }[] = await ctx.db.query(
+    `SELECT id FROM delivery WHERE status = 'queued' AND updated_at < ? ORDER BY id LIMIT ?`,
+    [olderThan, batch],
+  );
+  for (const { id } of queued) await ctx.enqueueSend(String(id));
+  if (total || queued.length) ctx.log.info({ requeuedEvents: total, requeuedDeliveries: queued.length }, 'inbox sweep re-enqueued unprocessed work');
+  return total + queued.length;
 }
 
 /** Starts the periodic sweep; returns a function that stops it. */

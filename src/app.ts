@@ -6,7 +6,9 @@ import { registerCustomerRoutes } from '../handlers/customers.handler';
 import { registerEmailWebhooks } from '../handlers/email-webhooks.handler';
 import { registerEventRoutes } from '../handlers/events.handler';
 import { registerHealthRoutes } from '../handlers/health.handler';
+import { HttpError } from '../handlers/body';
 import { fail } from '../handlers/http-errors';
+import { registerMessageRoutes } from '../handlers/messages.handler';
 import { registerSmsWebhooks } from '../handlers/sms-webhooks.handler';
 import { registerUnsubscribe } from '../handlers/unsubscribe.handler';
 import { registerWeComCallback } from '../handlers/wecom-callback.handler';
@@ -21,6 +23,7 @@ export function createApp(app: AppContext): Koa {
       if (ctx.status === 404 && ctx.body === undefined) fail(ctx, 404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
     } catch (err) {
       if (err instanceof BadRequest) return fail(ctx, 400, 'bad_request', `${err.field}: ${err.message}`);
+      if (err instanceof HttpError) return fail(ctx, err.status, err.code, err.message);
       app.log.error({ err, path: ctx.path, method: ctx.method }, 'request failed');
       fail(ctx, 500, 'internal', 'internal error');
     }
@@ -35,6 +38,7 @@ export function createApp(app: AppContext): Koa {
   router.use('/api', adminAuth(app.config.adminToken));
   registerCustomerRoutes(router, app);
   registerEventRoutes(router, app);
+  registerMessageRoutes(router, app);
   koa.use(router.routes());
   koa.use(router.allowedMethods());
   return koa;

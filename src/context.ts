@@ -2,6 +2,9 @@
 import type { DataSource } from 'typeorm';
 import type Redis from 'ioredis';
 import type { Config } from '../config';
+import type { ChannelAdapter, SendChannel } from '../channels/channel';
+import { createEmailAdapter } from '../channels/email';
+import { createSmsAdapter } from '../channels/sms';
 import { WeComApi, type TokenStore } from '../channels/wecom/api';
 import { MicroBatcher } from './batcher';
 import { createDataSource } from './db';
@@ -24,6 +27,10 @@ export interface AppContext {
   now(): Date;
   /** Hands stored events to the worker (job id = event id, so repeats are no-ops). */
   enqueueInbound(eventId: string): Promise<void>;
+  /** Outbound adapters by channel (null = that channel's sending is off). */
+  adapters: Record<SendChannel, ChannelAdapter | null>;
+  /** Hands a delivery to the send queue (job id = `delivery:<id>`). */
+  enqueueSend(deliveryId: string, delayMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,6 +71,20 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     { maxBatch: 500, maxInFlight: 2 },
   );
   const domain: Domain = { db, wecom, log, now };
+  const adapters = { sms: createSmsAdapter(config.sms), email: createEmailAdapter(config.email) } as Record<SendChannel, ChannelAdapter | null>;
+  const enqueueSend = async (deliveryId: string, delayMs = 0) => {
+    await queues.send.add(
+      { deliveryId },
+      {
+        jobId: `delivery:${deliveryId}`,
+        attempts: config.inbox.jobAttempts,
+        backoff: { type: 'jittered', delay: 5000 },
+        delay: delayMs,
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    );
+  };
   return {
     config,
     db,
@@ -76,6 +97,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     domain,
     now,
     enqueueInbound: (id) => enqueuer.submit(id),
+    adapters,
+    enqueueSend,
     async close() {
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());

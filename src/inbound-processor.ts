@@ -1,7 +1,9 @@
 // Processing one stored inbound event: find its handler by channel and type, run it, record the outcome.
 import { parseWeComPayload } from './wecom/payload';
 import { findWeComHandler } from './wecom/wecom-dispatch';
+import type { InboundItem } from '../channels/channel';
 import type { Domain } from './domain';
+import { processInboundItem } from './inbound-message';
 import type { Inbox } from './inbox';
 
 export type ProcessOutcome = 'processed' | 'already-processed' | 'missing' | 'ignored';
@@ -21,6 +23,10 @@ export async function processInboundEvent(d: Domain, inbox: Inbox, eventId: stri
       else outcome = 'ignored';
       break;
     }
+    case 'sms':
+    case 'email':
+      await processInboundItem(d, ev, ev.payload as unknown as InboundItem);
+      break;
     default:
       outcome = 'ignored';
   }

@@ -7,13 +7,18 @@ export interface InboundJobData {
   eventId: string;
 }
 
+export interface SendJobData {
+  deliveryId: string;
+}
+
 export interface Queues {
   inbound: Queue.Queue<InboundJobData>;
+  send: Queue.Queue<SendJobData>;
   all: Queue.Queue[];
   close(): Promise<void>;
 }
 
-export const QUEUE_NAMES = { inbound: 'inbound' } as const;
+export const QUEUE_NAMES = { inbound: 'inbound', send: 'send' } as const;
 
 export function createRedis(redisUrl: string, extra: RedisOptions = {}): Redis {
   return new Redis(redisUrl, { lazyConnect: false, ...extra });
@@ -31,15 +36,30 @@ export function createQueues(redisUrl: string, opts: { prefix?: string } = {}): 
     connections.push(c);
     return c;
   };
-  const make = <T>(name: string) => new Queue<T>(name, { prefix: opts.prefix ?? 'touchpoint', createClient });
+  const make = <T>(name: string) =>
+    new Queue<T>(name, {
+      prefix: opts.prefix ?? 'touchpoint',
+      createClient,
+      settings: {
+        // exponential backoff with ±50% jitter, so retries of a burst do not arrive together
+        backoffStrategies: { jittered: (attemptsMade: number, err: Error, options?: { delay?: number }) => jitteredBackoff(attemptsMade, options?.delay ?? 2000) },
+      },
+    });
   const inbound = make<InboundJobData>(QUEUE_NAMES.inbound);
-  const all = [inbound] as Queue.Queue[];
+  const send = make<SendJobData>(QUEUE_NAMES.send);
+  const all = [inbound, send] as Queue.Queue[];
   return {
     inbound,
+    send,
     all,
     async close() {
       await Promise.allSettled(all.map((q) => q.close()));
       await Promise.allSettled(connections.map((c) => c.quit().catch(() => c.disconnect())));
     },
   };
+}
+
+export function jitteredBackoff(attemptsMade: number, baseMs: number): number {
+  const exp = baseMs * 2 ** Math.max(0, attemptsMade - 1);
+  return Math.round(Math.min(exp, 3_600_000) * (0.5 + Math.random()));
 }
