@@ -14,13 +14,24 @@ export type Role = (typeof ROLES)[number];
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+/** Whole numbers written in decimal ('0x50', '1e3' and '80.5' are refused, not reinterpreted). */
+const decimal = (v: unknown) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v);
 const intWithDefault = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def));
+  z.preprocess((v) => decimal(emptyToUndefined(v)), z.number('must be a whole number').int().min(min).max(max).default(def));
 
 function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;
+  } catch {
+    return false;
+  }
+}
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
   } catch {
     return false;
   }
@@ -60,7 +71,7 @@ const schema = z.object({
     emptyToUndefined,
     z
       .string()
-      .url('must be an origin such as https://qyapi.weixin.qq.com')
+      .refine(isHttpUrl, 'must be an http(s) origin such as https://qyapi.weixin.qq.com')
       .default('https://qyapi.weixin.qq.com'),
   ),
   WECOM_REPLAY_WINDOW_SECONDS: intWithDefault(300),
@@ -114,28 +125,36 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, envFile = path.res
   return merged;
 }
 
+/** Settings that only make sense together; checked on the raw values so one start reports every problem. */
+function wecomCompleteness(env: Record<string, string | undefined>): string[] {
+  const given = (k: string) => emptyToUndefined(env[k]) !== undefined;
+  const problems: string[] = [];
+  const callbackParts = ['WECOM_CORP_ID', 'WECOM_TOKEN', 'WECOM_ENCODING_AES_KEY'];
+  const present = callbackParts.filter(given);
+  if (present.length > 0 && present.length < callbackParts.length) {
+    const missing = callbackParts.filter((k) => !given(k));
+    problems.push(`${missing.join(', ')}: required when any of ${callbackParts.join(', ')} is set`);
+  } else if (present.length === 0) {
+    const secrets = ['WECOM_CONTACT_SECRET', 'WECOM_AGENT_SECRET', 'WECOM_KF_SECRET'].filter(given);
+    if (secrets.length) problems.push(`WECOM_CORP_ID, WECOM_TOKEN, WECOM_ENCODING_AES_KEY: required when ${secrets.join(', ')} is set`);
+  }
+  return problems;
+}
+
 export function loadConfig(env: Record<string, string | undefined> = readEnv()): Config {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
-  }
-  const e = parsed.data;
-  const problems: string[] = [];
+  const problems: string[] = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  problems.push(...wecomCompleteness(env));
   const notices: string[] = [];
-
-  const callbackParts = { WECOM_CORP_ID: e.WECOM_CORP_ID, WECOM_TOKEN: e.WECOM_TOKEN, WECOM_ENCODING_AES_KEY: e.WECOM_ENCODING_AES_KEY };
-  const present = Object.entries(callbackParts).filter(([, v]) => v);
-  const wecomEnabled = present.length === 3;
-  if (present.length > 0 && !wecomEnabled) {
-    const missing = Object.entries(callbackParts).filter(([, v]) => !v).map(([k]) => k);
-    problems.push(`${missing.join(', ')}: required when any of WECOM_CORP_ID, WECOM_TOKEN, WECOM_ENCODING_AES_KEY is set`);
-  }
-  if (!wecomEnabled && present.length === 0) notices.push('WeCom callbacks are off: WECOM_CORP_ID, WECOM_TOKEN and WECOM_ENCODING_AES_KEY are not set');
-  if (wecomEnabled && !e.WECOM_CONTACT_SECRET) notices.push('WECOM_CONTACT_SECRET is not set: customer-contact events will be stored but cannot be enriched from the WeCom API');
-  if (!e.ADMIN_TOKEN) notices.push('ADMIN_TOKEN is not set: /api refuses every request until it is');
   const sms = loadSmsConfig(env, problems, notices);
   const email = loadEmailConfig(env, problems, notices);
-  if (problems.length) throw new ConfigError(problems);
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
+  const e = parsed.data;
+
+  const wecomEnabled = Boolean(e.WECOM_CORP_ID && e.WECOM_TOKEN && e.WECOM_ENCODING_AES_KEY);
+  if (!e.WECOM_CORP_ID && !e.WECOM_TOKEN && !e.WECOM_ENCODING_AES_KEY) notices.push('WeCom callbacks are off: WECOM_CORP_ID, WECOM_TOKEN and WECOM_ENCODING_AES_KEY are not set');
+  if (wecomEnabled && !e.WECOM_CONTACT_SECRET) notices.push('WECOM_CONTACT_SECRET is not set: customer-contact events will be stored but cannot be enriched from the WeCom API');
+  if (!e.ADMIN_TOKEN) notices.push('ADMIN_TOKEN is not set: /api refuses every request until it is');
 
   return {
     port: e.PORT,
