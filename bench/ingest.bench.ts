@@ -124,19 +124,33 @@ function pidsNamed(names: string[]): number[] {
   return pids;
 }
 
+/** Machine-wide busy and steal seconds (all CPUs) from /proc/stat. */
+function machineCpu(): { busy: number; steal: number } {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = f;
+    return { busy: (user + nice + system + irq + softirq) / 100, steal: (steal ?? 0) / 100 };
+  } catch {
+    return { busy: 0, steal: 0 };
+  }
+}
+
 type CpuSnapshot = Record<string, number>;
 function cpuSnapshot(targets: Record<string, number[]>): CpuSnapshot {
-  const snap: CpuSnapshot = {};
+  const m = machineCpu();
+  const snap: CpuSnapshot = { '(machine busy)': m.busy, '(steal)': m.steal };
   for (const [k, pids] of Object.entries(targets)) snap[k] = pids.reduce((a, p) => a + cpuSeconds(p), 0);
   const own = process.cpuUsage();
   snap['load generator (this process)'] = (own.user + own.system) / 1e6;
   return snap;
 }
 
+/** Each process's CPU over the run, then everything else on the machine, in % of one core. */
 function cpuReport(before: CpuSnapshot, after: CpuSnapshot, seconds: number): string {
-  return Object.keys(after)
-    .map((k) => `${k} ${(((after[k] - (before[k] ?? 0)) / seconds) * 100).toFixed(0)}%`)
-    .join(', ');
+  const pct = (k: string) => ((after[k] - (before[k] ?? 0)) / seconds) * 100;
+  const named = Object.keys(after).filter((k) => !k.startsWith('('));
+  const others = pct('(machine busy)') - named.reduce((a, k) => a + pct(k), 0);
+  return [...named.map((k) => `${k} ${pct(k).toFixed(0)}%`), `everything else ${Math.max(0, others).toFixed(0)}%`, `steal ${pct('(steal)').toFixed(0)}%`].join(', ');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,7 +297,7 @@ function printRun(r: RunResult): void {
     `${r.label}: ${r.rps.toFixed(0)}/s (${r.ok} × 200 in ${r.seconds}s), latency p50 ${r.p50} ms, p90 ${r.p90} ms, p99 ${r.p99} ms, max ${r.max} ms` +
       (r.non2xx || r.errors ? `; non-2xx ${r.non2xx} ${JSON.stringify(r.statusCodes)}, errors ${r.errors} (timeouts ${r.timeouts})` : ''),
   );
-  log(`  CPU (100% = one core): ${r.cpu}`);
+  log(`  CPU (100% = one core, 200% = the machine): ${r.cpu}`);
 }
 
 // ---------------------------------------------------------------------------------------------
