@@ -84,9 +84,15 @@ const DELETE_IF_EQUAL = RELEASE_LOCK;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** gettoken answers that mean the corp id or secret is wrong (40013 invalid corpid, 40001 invalid secret). */
+const BAD_CREDENTIALS = new Set([40001, 40013]);
+/** how long every process remembers such an answer before asking WeCom again (a new secret has a new key) */
+const REFUSED_TTL_MS = 5 * 60_000;
+
 /** A client bound to one secret (customer contact, self-built app, WeChat customer service). */
 export class WeComClient {
   private readonly tokenKey: string;
+  private readonly refusedKey: string;
 
   constructor(
     private readonly opts: WeComApiOptions,
@@ -94,6 +100,7 @@ export class WeComClient {
   ) {
     const secretTag = createHash('sha1').update(secret).digest('hex').slice(0, 8);
     this.tokenKey = `wecom:token:${opts.corpId}:${secretTag}`;
+    this.refusedKey = `${this.tokenKey}:refused`;
   }
 
   /** GET or POST `/cgi-bin/<path>` with the access token; throws WeComApiError on errcode ≠ 0. */
@@ -111,31 +118,59 @@ export class WeComClient {
 
   /** The cached token, or a fresh one fetched by exactly one process at a time. */
   async accessToken(): Promise<string> {
-    const cached = await this.opts.store.get(this.tokenKey);
+    const cached = await this.cachedToken();
     if (cached) return cached;
     const lockKey = `${this.tokenKey}:lock`;
     const owner = randomUUID();
     const deadline = Date.now() + (this.opts.lockWaitMs ?? 5000);
-    for (;;) {
-      if ((await this.opts.store.set(lockKey, owner, 'PX', 10_000, 'NX')) === 'OK') break;
+    let locked = false;
+    while (!locked) {
+      locked = (await this.opts.store.set(lockKey, owner, 'PX', 10_000, 'NX')) === 'OK';
+      if (locked) break;
       await sleep(25);
-      const other = await this.opts.store.get(this.tokenKey);
+      const other = await this.cachedToken();
       if (other) return other;
-      if (Date.now() > deadline) throw new WeComTransportError('timed out waiting for another process to refresh the access token', 'gettoken');
+      // the holder is taking too long (or died holding the lock): refresh ourselves
+      if (Date.now() > deadline) break;
     }
     try {
-      const again = await this.opts.store.get(this.tokenKey);
+      const again = await this.cachedToken();
       if (again) return again;
-      const res = await this.request<WeComEnvelope & { access_token: string; expires_in: number }>('gettoken', {
-        corpid: this.opts.corpId,
-        corpsecret: this.secret,
-      });
-      const ttlMs = Math.max(60, Number(res.expires_in ?? 7200) - 300) * 1000;
-      await this.opts.store.set(this.tokenKey, res.access_token, 'PX', ttlMs);
-      return res.access_token;
+      return await this.fetchToken();
     } finally {
-      await this.opts.store.eval(RELEASE_LOCK, 1, lockKey, owner);
+      if (locked) await this.opts.store.eval(RELEASE_LOCK, 1, lockKey, owner);
     }
+  }
+
+  /** The shared token; throws the remembered answer when WeCom recently refused this secret. */
+  private async cachedToken(): Promise<string | null> {
+    const token = await this.opts.store.get(this.tokenKey);
+    if (token) return token;
+    const refused = await this.opts.store.get(this.refusedKey);
+    if (!refused) return null;
+    let why: { code?: number; message?: string } = {};
+    try {
+      why = JSON.parse(refused);
+    } catch {
+      // an unreadable note still means refused
+    }
+    throw new WeComApiError(Number(why.code ?? 40001), `${why.message ?? 'invalid credential'} (remembered; not asking WeCom again yet)`, 'gettoken');
+  }
+
+  private async fetchToken(): Promise<string> {
+    let res: WeComEnvelope & { access_token: string; expires_in: number };
+    try {
+      res = await this.request('gettoken', { corpid: this.opts.corpId, corpsecret: this.secret });
+    } catch (err) {
+      // a bad secret or corp id stays bad: repeating gettoken only gets the IP banned (doc 90313)
+      if (err instanceof WeComApiError && BAD_CREDENTIALS.has(err.code)) {
+        await this.opts.store.set(this.refusedKey, JSON.stringify({ code: err.code, message: err.apiMessage }), 'PX', REFUSED_TTL_MS);
+      }
+      throw err;
+    }
+    const ttlMs = Math.max(60, Number(res.expires_in ?? 7200) - 300) * 1000;
+    await this.opts.store.set(this.tokenKey, res.access_token, 'PX', ttlMs);
+    return res.access_token;
   }
 
   private async request<T extends WeComEnvelope>(path: string, query: Record<string, string>, body?: unknown): Promise<T> {

@@ -19,6 +19,8 @@ export interface FakeWeCom {
   expireTokens(): void;
   /** answer the next `n` calls to `path` with this envelope (e.g. { errcode: -1 }) */
   failNext(path: string, envelope: Record<string, unknown>, n?: number): void;
+  /** answer the next `n` calls to `path` (gettoken included) with a raw HTTP status and body, as a broken proxy would */
+  failHttpNext(path: string, status: number, body: string, n?: number): void;
   /** hold calls to `path` until release() */
   hold(path: string): { release(): void };
   close(): Promise<void>;
@@ -28,6 +30,7 @@ export async function startFakeWeCom(corpId = 'wwcorp0001', secrets = ['contact-
   const valid = new Set<string>();
   const expired = new Set<string>();
   const failures = new Map<string, { envelope: Record<string, unknown>; n: number }>();
+  const httpFailures = new Map<string, { status: number; body: string; n: number }>();
   const holds = new Map<string, Promise<void>>();
   let tokenSeq = 0;
 
@@ -46,6 +49,9 @@ export async function startFakeWeCom(corpId = 'wwcorp0001', secrets = ['contact-
     },
     failNext(path, envelope, n = 1) {
       failures.set(path, { envelope, n });
+    },
+    failHttpNext(path, status, body, n = 1) {
+      httpFailures.set(path, { status, body, n });
     },
     hold(path) {
       let release!: () => void;
@@ -81,6 +87,12 @@ export async function startFakeWeCom(corpId = 'wwcorp0001', secrets = ['contact-
     }
     const held = holds.get(path);
     if (held) await held;
+    const httpFailure = httpFailures.get(path);
+    if (httpFailure && httpFailure.n > 0) {
+      httpFailure.n--;
+      res.writeHead(httpFailure.status, { 'content-type': 'text/html' });
+      return res.end(httpFailure.body);
+    }
 
     if (path === 'gettoken') {
       if (query.corpid !== corpId) return send({ errcode: 40013, errmsg: 'invalid corpid' });
