@@ -27,7 +27,8 @@ export function decodeCursor(cursor: string | undefined, arity: number): string[
 
 export function parseLimit(raw: string | undefined, def = 50, max = 200): number {
   if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
+  // digits only: '0x10', '1e1' and ' 5' are not quietly read as numbers
+  const n = /^\d{1,6}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > max) throw new BadRequest('limit', `limit must be a whole number from 1 to ${max}`);
   return n;
 }
