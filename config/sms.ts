@@ -18,6 +18,28 @@
 // TWILIO_API_BASE              default https://api.twilio.com
 // TWILIO_AUTH_TOKEN alone turns on the signed Twilio webhook.
 
+/** Every variable this file reads (PUBLIC_BASE_URL belongs to the general settings); .env.example documents each. */
+export const SMS_ENV_VARS = [
+  'SMS_PROVIDER',
+  'SMS_WEBHOOK_TOKEN',
+  'SMS_SIGN_NAME',
+  'SMS_PUBLIC_BASE_URL',
+  'SMS_SEND_TIMEOUT_MS',
+  'TENCENT_SMS_SECRET_ID',
+  'TENCENT_SMS_SECRET_KEY',
+  'TENCENT_SMS_SDK_APP_ID',
+  'TENCENT_SMS_REGION',
+  'TENCENT_SMS_ENDPOINT',
+  'ALIYUN_SMS_ACCESS_KEY_ID',
+  'ALIYUN_SMS_ACCESS_KEY_SECRET',
+  'ALIYUN_SMS_ENDPOINT',
+  'ALIYUN_SMS_TEMPLATE_PARAMS',
+  'TWILIO_ACCOUNT_SID',
+  'TWILIO_AUTH_TOKEN',
+  'TWILIO_FROM',
+  'TWILIO_API_BASE',
+] as const;
+
 export type SmsProvider = 'tencent' | 'aliyun' | 'twilio' | 'none';
 export const SMS_PROVIDERS: SmsProvider[] = ['tencent', 'aliyun', 'twilio', 'none'];
 

@@ -1,6 +1,8 @@
 // SMS settings: a provider with missing settings is off and says so; invalid values name their variable.
+import fs from 'node:fs';
+import path from 'node:path';
 import { loadConfig } from '../config';
-import { loadSmsConfig } from '../config/sms';
+import { loadSmsConfig, SMS_ENV_VARS } from '../config/sms';
 
 function load(env: Record<string, string>) {
   const problems: string[] = [];
@@ -90,5 +92,22 @@ describe('loadSmsConfig', () => {
     const config = loadConfig({ SMS_PROVIDER: 'tencent', ...TENCENT, SMS_WEBHOOK_TOKEN: TOKEN });
     expect(config.sms.provider).toBe('tencent');
     expect(config.notices.some((n) => n.startsWith('SMS sending is off'))).toBe(false);
+  });
+
+  it('.env.example documents every SMS variable, and its SMS section uncommented loads without problems', () => {
+    const text = fs.readFileSync(path.resolve(__dirname, '../.env.example'), 'utf8');
+    const section = text.slice(text.indexOf('# SMS\n'));
+    const env: Record<string, string> = {};
+    for (const line of section.split('\n').slice(1)) {
+      const m = /^# ([A-Z0-9_]+)=(\S*)/.exec(line);
+      if (!m) break;
+      env[m[1]] = m[2];
+    }
+    expect(Object.keys(env).sort()).toEqual([...SMS_ENV_VARS].sort());
+    expect(load(env).problems).toEqual([]);
+    // and SMS_ENV_VARS is what config/sms.ts actually reads
+    const source = fs.readFileSync(path.resolve(__dirname, '../config/sms.ts'), 'utf8');
+    const read = new Set([...source.matchAll(/'((?:SMS|TENCENT|ALIYUN|TWILIO)_[A-Z0-9_]+)'/g)].map((m) => m[1]));
+    expect([...read].sort()).toEqual([...SMS_ENV_VARS].sort());
   });
 });
