@@ -131,7 +131,8 @@ export function parseTwilioWebhook(req: InboundRequest, params?: TwilioParams): 
     const attachments: NonNullable<InboundMessageItem['attachments']> = [];
     for (let i = 0; Number.isInteger(numMedia) && i < Math.min(numMedia, 10); i++) {
       const type = one(p, `MediaContentType${i}`);
-      if (type) attachments.push({ contentType: type, size: 0, filename: one(p, `MediaUrl${i}`) });
+      // the media URL needs our credentials to fetch and the item shape has no place for it: type only
+      if (type) attachments.push({ contentType: type, size: 0 });
     }
     const item: InboundMessageItem = {
       type: 'message',
