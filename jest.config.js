@@ -15,7 +15,13 @@ module.exports = {
         module: { type: 'commonjs' },
       },
     ],
+    // email-reply-parser ships only ES modules: compile it to CommonJS for jest (Node 20.19+ loads it with require(esm))
+    '/node_modules/email-reply-parser/.+\\.js$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
   },
+  transformIgnorePatterns: ['/node_modules/(?!email-reply-parser/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 30000,
 };
