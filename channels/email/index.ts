@@ -1,9 +1,9 @@
-// Builds the outbound email adapter (null when email sending is off).
-// PLACEHOLDER: the email work adds smtp.email.ts (nodemailer) and returns it here.
+// Builds the outbound email adapter: SMTP through nodemailer, or null when sending is off
+// (SMTP_URL / EMAIL_FROM not set) — the send job then fails email deliveries as `channel_off`.
 import type { EmailConfig } from '../../config/email';
 import type { ChannelAdapter, OutboundEmail } from '../channel';
+import { SmtpEmailAdapter } from './smtp.email';
 
 export function createEmailAdapter(cfg: EmailConfig): ChannelAdapter<OutboundEmail> | null {
-  void cfg;
-  return null;
+  return cfg.sendEnabled ? new SmtpEmailAdapter(cfg) : null;
 }
