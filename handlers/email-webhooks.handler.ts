@@ -1,8 +1,155 @@
-// Email webhooks. PLACEHOLDER: the email work adds /webhooks/email/raw/:token, Mailgun and SendGrid routes.
+// Inbound email webhooks: read the raw body (≤ 25 MB) → check the path token or the signature →
+// parse into one email item → commit it to the durable inbox → answer 200 → enqueue.
+//   POST /webhooks/email/raw/:token        the raw RFC 822 message as the body, any Content-Type
+//                                          (the China path: our own MX / IMAP poller posts it)
+//   POST /webhooks/email/mailgun           Mailgun Routes forward(), signature checked
+//   POST /webhooks/email/sendgrid/:token   SendGrid Inbound Parse, raw mode
+// Wrong or unset token → 404 (as if the route did not exist); bad or missing Mailgun signature →
+// 401; unreadable form or MIME → 400; body over 25 MB → 413; store down → 503. Nothing is stored
+// unless the answer is 200.
+// Why 401 and not 406 for a bad Mailgun signature: 406 tells Mailgun to drop the message for good.
+// A forger does not care which code it gets, but a genuine post failing our check (a rotated or
+// mistyped MAILGUN_SIGNING_KEY) should stay in Mailgun's retry schedule (8 h) while the key is fixed.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type Router from '@koa/router';
+import type { Context } from 'koa';
+import getRawBody from 'raw-body';
+import type { InboundRequest } from '../channels/channel';
+import { FormError } from '../channels/email/form';
+import { parseMailgunRequest, SignatureError } from '../channels/email/mailgun.email';
+import { MimeError, parseRawEmail, type InboundEmailItem } from '../channels/email/mime';
+import { parseSendGridRequest } from '../channels/email/sendgrid.email';
 import type { AppContext } from '../src/context';
+import { maskEmail } from '../src/logger';
+import { fail } from './http-errors';
+import { storeInboundItems } from './inbound-webhook';
+
+export const EMAIL_BODY_LIMIT = 25 * 1024 * 1024;
+
+class Reject extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * raw-body pauses a request it gave up on halfway (over the limit), and Node drains only bodies
+ * nobody started reading: the connection would hang with the sender still sending. Discard the
+ * rest, close the connection after the answer, and cut a sender that takes longer than 10 s.
+ */
+function abandonBody(ctx: Context): void {
+  ctx.set('Connection', 'close');
+  const req = ctx.req;
+  req.unpipe();
+  req.resume();
+  const timer = setTimeout(() => req.socket?.destroy(), 10_000);
+  timer.unref();
+  req.once('close', () => clearTimeout(timer));
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Constant time whatever the lengths: both sides are hashed first. */
+export function sameToken(given: string, expected: string | null): boolean {
+  if (!expected) return false;
+  return timingSafeEqual(digest(given), digest(expected));
+}
 
 export function registerEmailWebhooks(router: Router, app: AppContext): void {
-  void router;
-  void app;
+  const cfg = app.config.email;
+
+  const readBody = async (ctx: Context): Promise<Buffer> => {
+    if (ctx.request.length && ctx.request.length > EMAIL_BODY_LIMIT) throw new Reject(413, 'too_large', 'body is over 25 MB');
+    try {
+      return await getRawBody(ctx.req, { limit: EMAIL_BODY_LIMIT, length: ctx.request.length });
+    } catch (err) {
+      abandonBody(ctx);
+      if ((err as { type?: string }).type === 'entity.too.large') throw new Reject(413, 'too_large', 'body is over 25 MB');
+      throw new Reject(400, 'bad_body', 'could not read the request body');
+    }
+  };
+
+  const inbound = (ctx: Context, rawBody: Buffer): InboundRequest => ({ url: ctx.href, method: ctx.method, headers: ctx.headers, rawBody });
+
+  /** Parser errors → answers; anything else is ours (500). */
+  const parsing = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof FormError) throw new Reject(400, 'bad_form', err.message);
+      if (err instanceof MimeError) throw new Reject(400, 'bad_mime', err.message);
+      if (err instanceof SignatureError) throw new Reject(401, err.reason, err.message);
+      throw err;
+    }
+  };
+
+  const store = async (ctx: Context, item: InboundEmailItem, started: bigint) => {
+    if (!(await storeInboundItems(app, [item]))) return fail(ctx, 503, 'store_unavailable', 'the message could not be stored; please retry');
+    ctx.status = 200;
+    ctx.body = { ok: true };
+    app.metrics.ingestSeconds.observe({ channel: 'email' }, Number(process.hrtime.bigint() - started) / 1e9);
+    app.log.info(
+      { provider: item.provider, from: maskEmail(item.from.email), attachments: item.attachments?.length ?? 0, truncated: item.truncated, threaded: Boolean(item.thread?.inReplyTo) },
+      'inbound email stored',
+    );
+  };
+
+  const guard = (route: string, handler: (ctx: Context, started: bigint) => Promise<void>) => async (ctx: Context) => {
+    const started = process.hrtime.bigint();
+    try {
+      await handler(ctx, started);
+    } catch (err) {
+      if (err instanceof Reject) {
+        app.metrics.callbacksRejected.inc({ channel: 'email', reason: err.reason });
+        app.log.info({ route, reason: err.reason, status: err.status }, 'email webhook rejected');
+        return fail(ctx, err.status, err.reason, err.message);
+      }
+      throw err;
+    }
+  };
+
+  /** A wrong or unset path token looks exactly like a route that does not exist. */
+  const checkToken = (ctx: Context) => {
+    if (!sameToken(String(ctx.params.token ?? ''), cfg.webhookToken)) throw new Reject(404, 'not_found', `no route for ${ctx.method} ${ctx.path.replace(/[^/]+$/, ':token')}`);
+  };
+
+  router.post('/webhooks/email/raw/:token', guard('raw', async (ctx, started) => {
+    checkToken(ctx);
+    const body = await readBody(ctx);
+    const item = await parsing(() => parseRawEmail(body, 'rfc822'));
+    await store(ctx, item, started);
+  }));
+
+  router.post('/webhooks/email/sendgrid/:token', guard('sendgrid', async (ctx, started) => {
+    checkToken(ctx);
+    const body = await readBody(ctx);
+    const item = await parsing(() => parseSendGridRequest(inbound(ctx, body), { fieldSize: EMAIL_BODY_LIMIT }));
+    await store(ctx, item, started);
+  }));
+
+  router.post('/webhooks/email/mailgun', guard('mailgun', async (ctx, started) => {
+    if (!cfg.mailgunSigningKey) throw new Reject(404, 'channel_off', 'Mailgun inbound email is not configured on this server');
+    const body = await readBody(ctx);
+    const { item, token } = await parsing(() =>
+      parseMailgunRequest(inbound(ctx, body), { signingKey: cfg.mailgunSigningKey!, maxAgeSeconds: cfg.mailgunMaxAgeSeconds, now: app.now(), fieldSize: EMAIL_BODY_LIMIT }),
+    );
+    // The signature covers timestamp + token, not the mail: a captured request could carry another
+    // mail under the same signature while it is fresh. So the first mail seen with a token owns it;
+    // Mailgun's retries resend the same signature block with the same mail and still pass.
+    const key = `touchpoint:email:mailgun-token:${token}`;
+    let owner: string | null;
+    try {
+      const claimed = await app.redis.set(key, item.dedupKey, 'EX', cfg.mailgunMaxAgeSeconds * 2 + 60, 'NX');
+      owner = claimed ? item.dedupKey : await app.redis.get(key);
+    } catch (err) {
+      app.log.error({ err: (err as Error).message }, 'redis unavailable for the mailgun token check; answering 503 so Mailgun retries');
+      return fail(ctx, 503, 'store_unavailable', 'the message could not be checked; please retry');
+    }
+    if (owner !== null && owner !== item.dedupKey) throw new Reject(401, 'replayed_token', 'this signature token was already used for another message');
+    await store(ctx, item, started);
+  }));
 }
