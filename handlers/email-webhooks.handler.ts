@@ -41,7 +41,7 @@ class Reject extends Error {
  * nobody started reading: the connection would hang with the sender still sending. Discard the
  * rest, close the connection after the answer, and cut a sender that takes longer than 10 s.
  */
-function abandonBody(ctx: Context): void {
+export function abandonBody(ctx: Context): void {
   ctx.set('Connection', 'close');
   const req = ctx.req;
   req.unpipe();

@@ -14,6 +14,7 @@ import { recordConsent } from '../src/consent';
 import type { AppContext } from '../src/context';
 import { inTransaction } from '../src/tx';
 import { verifyUnsubscribeToken } from '../src/unsubscribe';
+import { abandonBody } from './email-webhooks.handler';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -86,6 +87,7 @@ async function evidenceOf(ctx: Context): Promise<string> {
     body = await getRawBody(ctx.req, { limit: BODY_LIMIT, length: ctx.request.length });
   } catch {
     // an unreadable or huge body does not make the POST to a signed link less of a request
+    abandonBody(ctx);
     return 'POST to the unsubscribe link (body not read)';
   }
   try {

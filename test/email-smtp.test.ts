@@ -119,6 +119,13 @@ describe('SMTP email adapter', () => {
     expect(smtp.messages).toHaveLength(0);
   });
 
+  it('an address the server quotes in its refusal is masked in the error (it reaches the job logs)', async () => {
+    smtp.refuse('rcpt', { code: 550, text: '5.1.1 <Customer.One@example.org>: Recipient address rejected' });
+    const err = await expectProviderError(adapter.send(base()));
+    expect(err.message).toContain('C***@example.org');
+    expect(err.message).not.toContain('Customer.One');
+  });
+
   it('451 to DATA is transient (retry later)', async () => {
     smtp.refuse('data', { code: 451, text: '4.3.0 Local error, try again later' });
     const err = await expectProviderError(adapter.send(base()));

@@ -146,6 +146,20 @@ describe('GET/POST /unsubscribe/:token', () => {
     expect(await current()).toBe('opted_out');
   });
 
+  it('a POST with a huge streamed body still unsubscribes and does not hang the connection', async () => {
+    const chunk = new Uint8Array(256 * 1024).fill(0x61);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent++ < 8) c.enqueue(chunk);
+        else c.close();
+      },
+    });
+    const res = await h.request(path, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' }, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(200);
+    expect(await ledger()).toEqual([expect.objectContaining({ action: 'opt_out', evidence: 'POST to the unsubscribe link (body not read)' })]);
+  });
+
   it('a bad token → 404 page for GET and POST, nothing recorded', async () => {
     const bad = path.slice(0, -2) + (path.endsWith('AA') ? 'BB' : 'AA');
     for (const p of [bad, '/unsubscribe/nonsense', `/unsubscribe/${'A'.repeat(34)}`]) {

@@ -21,6 +21,11 @@ interface SmtpFailure {
   message?: string;
 }
 
+/** wang@example.org → w***@example.org, wherever an address appears. */
+export function maskAddresses(text: string): string {
+  return text.replace(/([^\s<>"'(),;:@]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g, (_m, local: string, domain: string) => `${local[0]}***@${domain}`);
+}
+
 /**
  * SMTP outcome → ProviderError. A 5xx reply is permanent (550 mailbox unavailable, 553 bad address,
  * 552 too big, 554 rejected), except 503 (bad sequence: a session problem, worth another try);
@@ -31,7 +36,9 @@ interface SmtpFailure {
 export function classifySmtpError(err: unknown): ProviderError {
   const e = (err ?? {}) as SmtpFailure;
   const reply = e.response ? String(e.response).slice(0, 300) : null;
-  const message = `${e.command ? `${e.command}: ` : ''}${reply ?? e.message ?? String(err)}`;
+  // servers quote the address they refused ("550 5.1.1 <wang@example.org>… unknown"): the message
+  // ends up in job logs, so addresses are masked as src/logger.ts does
+  const message = maskAddresses(`${e.command ? `${e.command}: ` : ''}${reply ?? e.message ?? String(err)}`);
   if (e.code === 'EAUTH' || e.code === 'ENOAUTH') return new ProviderError(`SMTP authentication failed: ${message}`, 'smtp_auth', false);
   if (typeof e.responseCode === 'number' && e.responseCode >= 400) {
     const permanent = e.responseCode >= 500 && e.responseCode !== 503;
