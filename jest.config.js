@@ -23,5 +23,6 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!email-reply-parser/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,
 };

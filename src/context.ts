@@ -39,6 +39,8 @@ export interface ContextOptions {
   now?: () => Date;
   queuePrefix?: string;
   poolSize?: number;
+  /** job lock duration (default Bull's 30 s): a job whose worker died is retried after it */
+  queueLockMs?: number;
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
@@ -47,7 +49,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const db = createDataSource(config.databaseUrl, opts.poolSize);
   await db.initialize();
   const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
-  const queues = createQueues(config.redisUrl, { prefix: opts.queuePrefix });
+  const queues = createQueues(config.redisUrl, { prefix: opts.queuePrefix, lockMs: opts.queueLockMs });
   const inbox = new Inbox(db);
   const wecom = config.wecom.corpId
     ? new WeComApi(

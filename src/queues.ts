@@ -24,7 +24,8 @@ export function createRedis(redisUrl: string, extra: RedisOptions = {}): Redis {
   return new Redis(redisUrl, { lazyConnect: false, ...extra });
 }
 
-export function createQueues(redisUrl: string, opts: { prefix?: string } = {}): Queues {
+/** `lockMs`: how long a job's lock lives without renewal; a worker that died mid-job has its job retried after it (Bull's stalled check). */
+export function createQueues(redisUrl: string, opts: { prefix?: string; lockMs?: number } = {}): Queues {
   const connections: Redis[] = [];
   const blocking: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: false };
   const shared = { client: createRedis(redisUrl, blocking), subscriber: createRedis(redisUrl, blocking) };
@@ -41,6 +42,7 @@ export function createQueues(redisUrl: string, opts: { prefix?: string } = {}): 
       prefix: opts.prefix ?? 'touchpoint',
       createClient,
       settings: {
+        ...(opts.lockMs ? { lockDuration: opts.lockMs, lockRenewTime: Math.floor(opts.lockMs / 2), stalledInterval: opts.lockMs } : {}),
         // exponential backoff with ±50% jitter, so retries of a burst do not arrive together
         backoffStrategies: { jittered: (attemptsMade: number, err: Error, options?: { delay?: number }) => jitteredBackoff(attemptsMade, options?.delay ?? 2000) },
       },

@@ -1,6 +1,6 @@
 // WXBizMsgCrypt for WeCom callbacks: our own signature check (constant time), decryption through
 // @wecom/crypto, and the checks that library leaves to us (block layout, receive id).
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import { decrypt as wecomDecrypt, encrypt as wecomEncrypt, getSignature } from '@wecom/crypto';
 
 export class WeComCryptoError extends Error {
@@ -48,10 +48,24 @@ export function decryptMessage(encodingAesKey: string, encrypted: string, expect
     throw new WeComCryptoError('undecryptable', `cannot decrypt: ${(err as Error).message}`);
   }
   if (out.id !== expectedReceiveId) {
-    // a wrong key yields garbage here too; both mean the message is not ours to read
+    // @wecom/crypto keeps a bad pad silently: tell garbage (400) from a message for another corp (401)
+    if (!hasValidPadding(encodingAesKey, raw)) throw new WeComCryptoError('undecryptable', 'cannot decrypt: bad padding (wrong key or corrupted ciphertext)');
     throw new WeComCryptoError('receive_id_mismatch', 'receive id in the message does not match WECOM_CORP_ID');
   }
   return out.message;
+}
+
+/** PKCS#7 to 32 bytes, checked strictly (only on the error path: the happy path never needs it). */
+function hasValidPadding(encodingAesKey: string, raw: Buffer): boolean {
+  const key = Buffer.from(`${encodingAesKey}=`, 'base64');
+  const decipher = createDecipheriv('aes-256-cbc', key, key.subarray(0, 16));
+  decipher.setAutoPadding(false);
+  const plain = Buffer.concat([decipher.update(raw), decipher.final()]);
+  const pad = plain[plain.length - 1];
+  if (pad < 1 || pad > 32) return false;
+  for (let i = plain.length - pad; i < plain.length; i++) if (plain[i] !== pad) return false;
+  const len = plain.length >= 20 ? plain.readUInt32BE(16) : -1;
+  return len >= 0 && 20 + len <= plain.length - pad;
 }
 
 export function encryptMessage(encodingAesKey: string, message: string, receiveId: string, random?: Buffer): string {

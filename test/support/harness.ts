@@ -66,10 +66,12 @@ export async function resetState(app: AppContext): Promise<void> {
   await app.redis.flushdb();
 }
 
-export async function startHarness(opts: { env?: Record<string, string>; worker?: boolean; now?: () => Date; reset?: boolean } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { env?: Record<string, string>; worker?: boolean; now?: () => Date; reset?: boolean; queueLockMs?: number; databaseUrl?: string } = {},
+): Promise<Harness> {
   const fake = await startFakeWeCom(WECOM.corpId);
-  const config = testConfig(opts.env, fake.base);
-  const app = await createContext(config, { log: pino({ level: 'silent' }), now: opts.now });
+  const config = testConfig({ ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}), ...opts.env }, fake.base);
+  const app = await createContext(config, { log: pino({ level: 'silent' }), now: opts.now, queueLockMs: opts.queueLockMs });
   if (opts.reset !== false) await resetState(app);
   const server: http.Server = await startServer(app, 0);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
