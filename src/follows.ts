@@ -13,21 +13,35 @@ export interface FollowInfo {
 }
 
 /**
- * Records an active follow as WeCom reports it at `observedAt`. A follow that we saw end after
- * `observedAt` stays ended: a late add must not undo a newer removal.
+ * Records a follow as WeCom reports it at `observedAt`. With `reactivate` (an add event for this
+ * very staff member) an ended follow becomes active again, unless we saw it end after
+ * `observedAt`: a late add must not undo a newer removal. Without it (edits, and the other staff
+ * members externalcontact/get lists) only the details are refreshed: WeCom still lists a member
+ * the customer removed (the one-way relation), which must not make that follow active.
+ * A follow we never saw is inserted as active either way.
  */
-export async function upsertActiveFollow(em: EntityManager, f: FollowInfo, observedAt: Date, now: Date): Promise<void> {
+export async function upsertFollow(em: EntityManager, f: FollowInfo, observedAt: Date, now: Date, opts: { reactivate: boolean }): Promise<void> {
+  const keepEnded = '(NOT ? OR (ended_at IS NOT NULL AND ended_at > ?))';
   await em.query(
     `INSERT INTO customer_follow (customer_id, staff_user_id, remark, description, add_way, add_state, status, added_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)
      ON DUPLICATE KEY UPDATE remark = VALUES(remark), description = VALUES(description), add_way = VALUES(add_way),
        add_state = COALESCE(VALUES(add_state), add_state), added_at = COALESCE(VALUES(added_at), added_at),
-       ended_by = IF(ended_at IS NOT NULL AND ended_at > ?, ended_by, NULL),
-       status = IF(ended_at IS NOT NULL AND ended_at > ?, status, 'active'),
-       ended_at = IF(ended_at IS NOT NULL AND ended_at > ?, ended_at, NULL),
+       ended_by = IF(${keepEnded}, ended_by, NULL),
+       status = IF(${keepEnded}, status, 'active'),
+       ended_at = IF(${keepEnded}, ended_at, NULL),
        updated_at = VALUES(updated_at)`,
-    [f.customerId, f.staffUserId, f.remark, f.description, f.addWay, f.addState, f.addedAt, now, observedAt, observedAt, observedAt],
+    [
+      f.customerId, f.staffUserId, f.remark, f.description, f.addWay, f.addState, f.addedAt, now,
+      opts.reactivate, observedAt, opts.reactivate, observedAt, opts.reactivate, observedAt,
+    ],
   );
+}
+
+/** True when the follow exists and is active. */
+export async function isFollowActive(em: EntityManager, customerId: string, staffUserId: string): Promise<boolean> {
+  const [row] = await em.query(`SELECT status FROM customer_follow WHERE customer_id = ? AND staff_user_id = ?`, [customerId, staffUserId]);
+  return row?.status === 'active';
 }
 
 /** Ends the follow (creating an ended one if we never saw it start). */

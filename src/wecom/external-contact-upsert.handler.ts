@@ -6,7 +6,7 @@ import { WeComApiError } from '../../channels/wecom/errors';
 import { text, type XmlObject } from '../../channels/wecom/xml';
 import { resolveCustomer, setChurnRisk, touchCustomer, updateCustomer, type IdentityRef } from '../customers';
 import { PermanentError, type Domain } from '../domain';
-import { upsertActiveFollow } from '../follows';
+import { isFollowActive, upsertFollow } from '../follows';
 import { normalizePhone } from '../identity';
 import { ensureStaff } from '../staff';
 import { replaceStaffWecomTags, upsertWecomTag } from '../tags';
@@ -22,6 +22,9 @@ const KIND: Record<string, string> = {
 
 /** WeCom says there is no relation any more (or never was): keep what the event itself tells us. */
 const NO_RELATION = new Set([84061]);
+
+/** Changes that (re)establish the event's relation; an edit only refreshes what we know. */
+const ADDS = new Set(['add_external_contact', 'add_half_external_contact']);
 
 export async function externalContactUpsert(d: Domain, ev: InboundEvent, msg: XmlObject): Promise<void> {
   const externalUserId = text(msg, 'ExternalUserID');
@@ -42,6 +45,8 @@ export async function externalContactUpsert(d: Domain, ev: InboundEvent, msg: Xm
   }
 
   const at = occurredAt(msg, ev);
+  const isAdd = ADDS.has(changeType);
+  const groupOfTag = await corpTagGroups(d, follows);
   const identities: IdentityRef[] = [{ channel: 'wecom', externalId: externalUserId }];
   if (contact.unionid) identities.push({ channel: 'wechat_unionid', externalId: contact.unionid });
   for (const f of follows) for (const m of f.remark_mobiles ?? []) {
@@ -55,7 +60,7 @@ export async function externalContactUpsert(d: Domain, ev: InboundEvent, msg: Xm
     await updateCustomer(em, customerId, { name: contact.name, avatar: contact.avatar, gender: contact.gender }, now);
     await ensureStaff(em, [staffUserId, ...follows.map((f) => f.userid)], now);
     for (const f of follows) {
-      await upsertActiveFollow(
+      await upsertFollow(
         em,
         {
           customerId,
@@ -68,16 +73,18 @@ export async function externalContactUpsert(d: Domain, ev: InboundEvent, msg: Xm
         },
         at,
         now,
+        { reactivate: isAdd && f.userid === staffUserId },
       );
       const tagIds: string[] = [];
       for (const t of f.tags ?? []) {
         if (!t.tag_name) continue;
         const wecomId = t.tag_id || `name:${t.group_name ?? ''}/${t.tag_name}`;
-        tagIds.push(await upsertWecomTag(em, { wecomId, name: t.tag_name, groupName: t.group_name || null }, now));
+        tagIds.push(await upsertWecomTag(em, { wecomId, name: t.tag_name, groupName: t.group_name || null, wecomGroupId: t.tag_id ? groupOfTag.get(t.tag_id) : null }, now));
       }
       await replaceStaffWecomTags(em, customerId, f.userid, tagIds, now);
     }
-    if (follows.length) await setChurnRisk(em, customerId, false, now);
+    // the customer is reachable again only when this add left the relation active (not a late add)
+    if (isAdd && staffUserId && (await isFollowActive(em, customerId, staffUserId))) await setChurnRisk(em, customerId, false, now);
     const who = staffUserId || 'a staff member';
     await appendTimeline(
       em,
@@ -102,4 +109,29 @@ export async function externalContactUpsert(d: Domain, ev: InboundEvent, msg: Xm
     );
     await touchCustomer(em, customerId, at, changeType !== 'edit_external_contact');
   });
+}
+
+/**
+ * The WeCom group id of each corp tag on the follows that we do not know yet. externalcontact/get
+ * names a tag's group but not its id, and a deleted tag group arrives as its id only; without
+ * the id those tags would stay on profiles after their group is gone. Best effort: the contact
+ * is stored without group ids when get_corp_tag_list fails.
+ */
+async function corpTagGroups(d: Domain, follows: FollowUser[]): Promise<Map<string, string>> {
+  const groups = new Map<string, string>();
+  const ids = [...new Set(follows.flatMap((f) => (f.tags ?? []).map((t) => t.tag_id).filter((id): id is string => !!id)))];
+  if (!ids.length || !d.wecom?.contact) return groups;
+  const known: { wecom_id: string; wecom_group_id: string }[] = await d.db.query(
+    `SELECT wecom_id, wecom_group_id FROM tag WHERE source = 'wecom' AND wecom_group_id IS NOT NULL AND wecom_id IN (${ids.map(() => '?').join(',')})`,
+    ids,
+  );
+  for (const k of known) groups.set(k.wecom_id, k.wecom_group_id);
+  const missing = ids.filter((id) => !groups.has(id));
+  if (!missing.length) return groups;
+  try {
+    for (const g of await d.wecom.getCorpTagList({ tag_id: missing })) for (const t of g.tag ?? []) groups.set(t.id, g.group_id);
+  } catch (err) {
+    d.log.warn({ err: (err as Error).message, tags: missing.length }, 'could not read corp tag groups; storing the tags without group ids');
+  }
+  return groups;
 }

@@ -1,8 +1,9 @@
 // The WeCom dispatch table: (MsgType, Event, ChangeType) → one handler. `*` matches anything;
 // the most specific key wins. An event with no handler is kept and marked processed.
 import type { InboundEvent } from '../../entities';
+import { WeComApiError } from '../../channels/wecom/errors';
 import { text, type XmlObject } from '../../channels/wecom/xml';
-import type { Domain } from '../domain';
+import { PermanentError, type Domain } from '../domain';
 import { appMessage } from './app-message.handler';
 import { externalContactRemoved } from './external-contact-removed.handler';
 import { externalContactUpsert } from './external-contact-upsert.handler';
@@ -36,5 +37,22 @@ export function findWeComHandler(msg: XmlObject): WeComHandler | null {
   const m = text(msg, 'MsgType') || '*';
   const e = text(msg, 'Event') || '*';
   const c = text(msg, 'ChangeType') || '*';
-  return WECOM_DISPATCH[`${m}/${e}/${c}`] ?? WECOM_DISPATCH[`${m}/${e}/*`] ?? WECOM_DISPATCH[`${m}/*/*`] ?? null;
+  const handler = WECOM_DISPATCH[`${m}/${e}/${c}`] ?? WECOM_DISPATCH[`${m}/${e}/*`] ?? WECOM_DISPATCH[`${m}/*/*`] ?? null;
+  return handler && failPermanentlyOnApiRefusal(handler);
+}
+
+/**
+ * WeCom answers that retrying cannot change (bad external_userid, no permission, IP not trusted,
+ * bad secret...) fail the event at once, for an operator to fix and retry. System busy, frequency
+ * limits and token errors (already refreshed and replayed once) stay retryable, as do network errors.
+ */
+function failPermanentlyOnApiRefusal(handler: WeComHandler): WeComHandler {
+  return async (d, ev, msg) => {
+    try {
+      await handler(d, ev, msg);
+    } catch (err) {
+      if (err instanceof WeComApiError && !err.isTransient && !err.isTokenError) throw new PermanentError(err.message);
+      throw err;
+    }
+  };
 }

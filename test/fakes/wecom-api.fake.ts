@@ -12,6 +12,8 @@ export interface FakeWeCom {
   contacts: Map<string, { external_contact: ExternalContact; follow_user: FollowUser[] }>;
   tagGroups: CorpTagGroup[];
   kfMessages: Map<string, KfMessage[]>;
+  /** the most kf/sync_msg returns per call whatever `limit` asks (WeCom may return fewer, with has_more=1) */
+  kfPageSize: number;
   /** every request, in order: path plus parsed query/body */
   calls: { path: string; query: Record<string, string>; body: unknown }[];
   tokensIssued: number;
@@ -41,6 +43,7 @@ export async function startFakeWeCom(corpId = 'wwcorp0001', secrets = ['contact-
     contacts: new Map(),
     tagGroups: [],
     kfMessages: new Map(),
+    kfPageSize: 1000,
     calls: [],
     tokensIssued: 0,
     expireTokens() {
@@ -132,7 +135,7 @@ export async function startFakeWeCom(corpId = 'wwcorp0001', secrets = ['contact-
         if (!openKfId) return send({ errcode: 95000, errmsg: 'invalid open_kfid' });
         const all = fake.kfMessages.get(openKfId) ?? [];
         const start = body.cursor ? Number(String(body.cursor).replace('c', '')) : 0;
-        const limit = Math.min(Number(body.limit ?? 1000), 1000);
+        const limit = Math.min(Number(body.limit ?? 1000), 1000, fake.kfPageSize);
         const page = all.slice(start, start + limit);
         const next = start + page.length;
         return send({ next_cursor: `c${next}`, has_more: next < all.length ? 1 : 0, msg_list: page });
