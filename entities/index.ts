@@ -9,8 +9,11 @@ import { TimelineEntry } from './timeline-entry.entity';
 import { WecomKfCursor } from './wecom-kf-cursor.entity';
 import { ConsentEvent, CustomerConsent } from './consent.entity';
 import { Delivery } from './delivery.entity';
+import { ShopOrder, ShopOrderItem } from './shop-order.entity';
+import { CustomerRhythm } from './customer-rhythm.entity';
 import { Init1764028800000 } from './migrations/1764028800000-init';
 import { Channels1764115200000 } from './migrations/1764115200000-channels';
+import { Orders1764201600000 } from './migrations/1764201600000-orders';
 
 export * from './consent.entity';
 export * from './customer.entity';
@@ -23,6 +26,8 @@ export * from './staff-member.entity';
 export * from './tag.entity';
 export * from './timeline-entry.entity';
 export * from './wecom-kf-cursor.entity';
+export * from './shop-order.entity';
+export * from './customer-rhythm.entity';
 
-export const ENTITIES = [Customer, CustomerFollow, CustomerIdentity, CustomerTag, InboundEvent, StaffMember, Tag, TimelineEntry, WecomKfCursor, Delivery, ConsentEvent, CustomerConsent];
-export const MIGRATIONS = [Init1764028800000, Channels1764115200000];
+export const ENTITIES = [Customer, CustomerFollow, CustomerIdentity, CustomerTag, InboundEvent, StaffMember, Tag, TimelineEntry, WecomKfCursor, Delivery, ConsentEvent, CustomerConsent, ShopOrder, ShopOrderItem, CustomerRhythm];
+export const MIGRATIONS = [Init1764028800000, Channels1764115200000, Orders1764201600000];
