@@ -13,15 +13,41 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * Stops reading a body we refused: answers with `Connection: close` and lets the rest of the
+ * upload drain (a paused request would otherwise leave the client hanging), closing the socket
+ * if the client keeps sending.
+ */
+export function abandonBody(ctx: Context): void {
+  ctx.set('Connection', 'close');
+  const req = ctx.req;
+  req.unpipe();
+  req.resume();
+  const timer = setTimeout(() => req.socket?.destroy(), 10_000);
+  timer.unref();
+  req.once('close', () => clearTimeout(timer));
+}
+
+const human = (bytes: number) => (bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024} MB` : `${bytes / 1024} KB`);
+
+/** The raw body, capped at `limit`: 413 when over it (declared or streamed), 400 when unreadable. */
+export async function readRawBody(ctx: Context, limit: number): Promise<Buffer> {
+  if (ctx.request.length && ctx.request.length > limit) {
+    abandonBody(ctx);
+    throw new HttpError(413, 'too_large', `body is over ${human(limit)}`);
+  }
+  try {
+    return await getRawBody(ctx.req, { limit, length: ctx.request.length });
+  } catch (err) {
+    abandonBody(ctx);
+    if ((err as { type?: string }).type === 'entity.too.large') throw new HttpError(413, 'too_large', `body is over ${human(limit)}`);
+    throw new HttpError(400, 'bad_body', 'could not read the request body');
+  }
+}
+
 export async function readJson(ctx: Context, limit = 1024 * 1024): Promise<Record<string, unknown>> {
   if (!ctx.is('application/json')) throw new HttpError(415, 'unsupported_media_type', 'send Content-Type: application/json');
-  let raw: string;
-  try {
-    raw = await getRawBody(ctx.req, { limit, length: ctx.request.length, encoding: 'utf8' });
-  } catch (err) {
-    if ((err as { type?: string }).type === 'entity.too.large') throw new HttpError(413, 'too_large', `body is over ${limit} bytes`);
-    throw new BadRequest('body', 'could not read the request body');
-  }
+  const raw = (await readRawBody(ctx, limit)).toString('utf8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);

@@ -13,7 +13,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import getRawBody from 'raw-body';
 import type { InboundRequest } from '../channels/channel';
 import { FormError } from '../channels/email/form';
 import { parseMailgunRequest, SignatureError } from '../channels/email/mailgun.email';
@@ -21,6 +20,7 @@ import { MimeError, parseRawEmail, type InboundEmailItem } from '../channels/ema
 import { parseSendGridRequest } from '../channels/email/sendgrid.email';
 import type { AppContext } from '../src/context';
 import { maskEmail } from '../src/logger';
+import { HttpError, readRawBody } from './body';
 import { fail } from './http-errors';
 import { storeInboundItems } from './inbound-webhook';
 
@@ -36,20 +36,6 @@ class Reject extends Error {
   }
 }
 
-/**
- * raw-body pauses a request it gave up on halfway (over the limit), and Node drains only bodies
- * nobody started reading: the connection would hang with the sender still sending. Discard the
- * rest, close the connection after the answer, and cut a sender that takes longer than 10 s.
- */
-export function abandonBody(ctx: Context): void {
-  ctx.set('Connection', 'close');
-  const req = ctx.req;
-  req.unpipe();
-  req.resume();
-  const timer = setTimeout(() => req.socket?.destroy(), 10_000);
-  timer.unref();
-  req.once('close', () => clearTimeout(timer));
-}
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -63,13 +49,11 @@ export function registerEmailWebhooks(router: Router, app: AppContext): void {
   const cfg = app.config.email;
 
   const readBody = async (ctx: Context): Promise<Buffer> => {
-    if (ctx.request.length && ctx.request.length > EMAIL_BODY_LIMIT) throw new Reject(413, 'too_large', 'body is over 25 MB');
     try {
-      return await getRawBody(ctx.req, { limit: EMAIL_BODY_LIMIT, length: ctx.request.length });
+      return await readRawBody(ctx, EMAIL_BODY_LIMIT);
     } catch (err) {
-      abandonBody(ctx);
-      if ((err as { type?: string }).type === 'entity.too.large') throw new Reject(413, 'too_large', 'body is over 25 MB');
-      throw new Reject(400, 'bad_body', 'could not read the request body');
+      if (err instanceof HttpError) throw new Reject(err.status, err.code, err.message);
+      throw err;
     }
   };
 

@@ -8,7 +8,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import getRawBody from 'raw-body';
 import type { InboundItem, InboundRequest } from '../channels/channel';
 import { parseAliyunPush } from '../channels/sms/aliyun.sms';
 import { SmsPayloadError } from '../channels/sms/common';
@@ -17,6 +16,7 @@ import { parseTencentCallback } from '../channels/sms/tencent.sms';
 import { parseForm, parseTwilioWebhook, validateTwilioSignature } from '../channels/sms/twilio.sms';
 import type { AppContext } from '../src/context';
 import { maskPhone } from '../src/logger';
+import { HttpError, readRawBody } from './body';
 import { fail } from './http-errors';
 import { storeInboundItems } from './inbound-webhook';
 
@@ -45,12 +45,11 @@ function tokenMatches(expected: string | null, given: string | undefined): boole
 }
 
 async function readBody(ctx: Context): Promise<Buffer> {
-  if (ctx.request.length && ctx.request.length > SMS_BODY_LIMIT) throw new Reject(413, 'too_large', 'body is over 256 KB');
   try {
-    return await getRawBody(ctx.req, { limit: SMS_BODY_LIMIT, length: ctx.request.length });
+    return await readRawBody(ctx, SMS_BODY_LIMIT);
   } catch (err) {
-    if ((err as { type?: string }).type === 'entity.too.large') throw new Reject(413, 'too_large', 'body is over 256 KB');
-    throw new Reject(400, 'bad_body', 'could not read the request body');
+    if (err instanceof HttpError) throw new Reject(err.status, err.code, err.message);
+    throw err;
   }
 }
 

@@ -8,13 +8,12 @@
 // A token we did not sign → 404 page. The token is the only credential (the POST has no cookie).
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import getRawBody from 'raw-body';
 import { fieldText, parseForm } from '../channels/email/form';
 import { recordConsent } from '../src/consent';
 import type { AppContext } from '../src/context';
 import { inTransaction } from '../src/tx';
 import { verifyUnsubscribeToken } from '../src/unsubscribe';
-import { abandonBody } from './email-webhooks.handler';
+import { readRawBody } from './body';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -84,10 +83,9 @@ function html(ctx: Context, status: number, body: string): void {
 async function evidenceOf(ctx: Context): Promise<string> {
   let body: Buffer;
   try {
-    body = await getRawBody(ctx.req, { limit: BODY_LIMIT, length: ctx.request.length });
+    body = await readRawBody(ctx, BODY_LIMIT);
   } catch {
     // an unreadable or huge body does not make the POST to a signed link less of a request
-    abandonBody(ctx);
     return 'POST to the unsubscribe link (body not read)';
   }
   try {

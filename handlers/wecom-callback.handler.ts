@@ -3,11 +3,11 @@
 // commit to the durable inbox → answer 200 empty → enqueue. No WeCom API call on this path.
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import getRawBody from 'raw-body';
 import { decryptMessage, sha256Hex, verifySignature, WeComCryptoError } from '../channels/wecom/crypto';
 import { parseWeComXml, text, XmlError, type XmlObject } from '../channels/wecom/xml';
 import type { AppContext } from '../src/context';
 import { wecomEventType } from '../src/wecom/wecom-dispatch';
+import { HttpError, readRawBody } from './body';
 import { fail } from './http-errors';
 
 const BODY_LIMIT = 1024 * 1024;
@@ -85,14 +85,12 @@ export function registerWeComCallback(router: Router, app: AppContext): void {
 
   router.post('/webhooks/wecom', guard(async (ctx) => {
     const started = process.hrtime.bigint();
-    if (ctx.request.length && ctx.request.length > BODY_LIMIT) throw new Reject(413, 'too_large', 'body is over 1 MB');
     let body: string;
     try {
-      body = await getRawBody(ctx.req, { limit: BODY_LIMIT, length: ctx.request.length, encoding: 'utf8' });
+      body = (await readRawBody(ctx, BODY_LIMIT)).toString('utf8');
     } catch (err) {
-      const e = err as { type?: string; status?: number };
-      if (e.type === 'entity.too.large') throw new Reject(413, 'too_large', 'body is over 1 MB');
-      throw new Reject(400, 'bad_body', 'could not read the request body');
+      if (err instanceof HttpError) throw new Reject(err.status, err.code, err.message);
+      throw err;
     }
     let envelope: XmlObject;
     try {

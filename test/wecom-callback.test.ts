@@ -147,6 +147,27 @@ describe('bad input on /webhooks/wecom', () => {
     expect(await stored(h)).toEqual({ events: 0, jobs: 0 });
   });
 
+  it('a streamed (chunked) body over 1 MB → 413 without leaving the client hanging', async () => {
+    const s = sealed(textMessage('5b'));
+    const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 40) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const res = await fetch(`${h.url}/webhooks/wecom?${new URLSearchParams(s.query)}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'text/xml' },
+      duplex: 'half',
+      signal: AbortSignal.timeout(5000),
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(await stored(h)).toEqual({ events: 0, jobs: 0 });
+  });
+
   it('the replay check can be switched off with WECOM_REPLAY_WINDOW_SECONDS=0', async () => {
     await h.close();
     h = await startHarness({ env: { WECOM_REPLAY_WINDOW_SECONDS: '0' } });
