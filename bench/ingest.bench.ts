@@ -260,9 +260,11 @@ interface RunResult {
   max: number;
   statusCodes: Record<string, number>;
   cpu: string;
+  /** CPU time of the target process per 200 response, µs */
+  cpuPerOkUs: number;
 }
 
-async function drive(label: string, url: string, feed: Feed, seconds: number, track: boolean, cpuTargets: Record<string, number[]>): Promise<RunResult> {
+async function drive(label: string, target: string, url: string, feed: Feed, seconds: number, track: boolean, cpuTargets: Record<string, number[]>): Promise<RunResult> {
   const before = cpuSnapshot(cpuTargets);
   const result = await autocannon({
     url,
@@ -289,6 +291,7 @@ async function drive(label: string, url: string, feed: Feed, seconds: number, tr
     max: result.latency.max,
     statusCodes,
     cpu: cpuReport(before, after, result.duration),
+    cpuPerOkUs: ((after[target] - before[target]) / Math.max(1, result['2xx'])) * 1e6,
   };
 }
 
@@ -297,7 +300,7 @@ function printRun(r: RunResult): void {
     `${r.label}: ${r.rps.toFixed(0)}/s (${r.ok} × 200 in ${r.seconds}s), latency p50 ${r.p50} ms, p90 ${r.p90} ms, p99 ${r.p99} ms, max ${r.max} ms` +
       (r.non2xx || r.errors ? `; non-2xx ${r.non2xx} ${JSON.stringify(r.statusCodes)}, errors ${r.errors} (timeouts ${r.timeouts})` : ''),
   );
-  log(`  CPU (100% = one core, 200% = the machine): ${r.cpu}`);
+  log(`  CPU (100% = one core, 200% = the machine): ${r.cpu}; ${r.cpuPerOkUs.toFixed(0)} µs of target CPU per 200`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,12 +403,20 @@ function countersReport(before: Record<string, number>, after: Record<string, nu
   );
 }
 
-async function queueDepth(): Promise<number> {
+/** The inbound jobs waiting in Bull (job id = event id) against the ids in inbound_event. */
+async function checkQueue(): Promise<string> {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+  const ds = createDataSource(DATABASE_URL, 1);
   try {
-    return await redis.llen('touchpoint:inbound:wait');
+    const jobIds = new Set(await redis.lrange('touchpoint:inbound:wait', 0, -1));
+    await ds.initialize();
+    const rows: { id: string | number }[] = await ds.query('SELECT id FROM inbound_event');
+    const missing = rows.filter((r) => !jobIds.has(String(r.id))).length;
+    const extra = jobIds.size - (rows.length - missing);
+    return `${jobIds.size} inbound jobs waiting in Redis (ROLE=web runs no worker); ${missing} stored events without a job, ${extra} jobs naming no stored event` + (missing || extra ? ' → MISMATCH' : ' → ids OK');
   } finally {
     await redis.quit();
+    if (ds.isInitialized) await ds.destroy();
   }
 }
 
@@ -433,11 +444,11 @@ async function benchService(calls: Sealed[], cpuTargets: Record<string, number[]
     const feed = new Feed(calls);
     const targets = { ...cpuTargets, service: [child.pid!] };
     if (WARMUP > 0) {
-      const w = await drive('service warm-up', `${base}/webhooks/wecom`, feed, WARMUP, true, targets);
+      const w = await drive('service warm-up', 'service', `${base}/webhooks/wecom`, feed, WARMUP, true, targets);
       printRun(w);
     }
     const countersBefore = await serverCounters();
-    result = await drive('service', `${base}/webhooks/wecom`, feed, DURATION, true, targets);
+    result = await drive('service', 'service', `${base}/webhooks/wecom`, feed, DURATION, true, targets);
     printRun(result);
     await sleep(500); // let requests cut off at the stop finish their commit (and their enqueue)
     log(`  ${countersReport(countersBefore, await serverCounters(), result.ok)}`);
@@ -449,7 +460,9 @@ async function benchService(calls: Sealed[], cpuTargets: Record<string, number[]
         ` → ${v.durable ? 'OK: every 200 is committed, rows = 200s + cut-off requests that landed' : 'MISMATCH'}`,
     );
     if (feed.exhausted) log(`  INVALID: ran out of the ${calls.length} pre-generated callbacks; raise BENCH_N`);
-    log(`  Bull: ${await queueDepth()} inbound jobs waiting in Redis (ROLE=web runs no worker)`);
+    const queue = await checkQueue();
+    log(`  Bull: ${queue}`);
+    if (queue.endsWith('MISMATCH')) process.exitCode = 1;
     if (!v.durable) process.exitCode = 1;
   } finally {
     await stopChild(child);
@@ -470,8 +483,8 @@ async function benchBare(calls: Sealed[], cpuTargets: Record<string, number[]>):
     await waitForHttp(`${base}/`, child, 'the bare Koa endpoint');
     const feed = new Feed(calls);
     const targets = { ...cpuTargets, 'bare koa': [child.pid!] };
-    if (WARMUP > 0) printRun(await drive('bare Koa warm-up', `${base}/webhooks/wecom`, feed, WARMUP, false, targets));
-    const r = await drive('bare Koa', `${base}/webhooks/wecom`, feed, DURATION, false, targets);
+    if (WARMUP > 0) printRun(await drive('bare Koa warm-up', 'bare koa', `${base}/webhooks/wecom`, feed, WARMUP, false, targets));
+    const r = await drive('bare Koa', 'bare koa', `${base}/webhooks/wecom`, feed, DURATION, false, targets);
     printRun(r);
     return r;
   } finally {

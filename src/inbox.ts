@@ -23,8 +23,16 @@ export interface StoredEvent {
 const INSERT_COLUMNS = '(channel, type, dedup_key, status, attempts, payload, received_at)';
 const ROW = "(?, ?, ?, 'received', 0, ?, ?)";
 
+/** How the server numbers the rows of one multi-row INSERT (read once per process). */
+interface AutoIncrement {
+  /** innodb_autoinc_lock_mode 0 or 1: one statement's ids are consecutive (steps of `step`) from insertId */
+  consecutive: boolean;
+  step: bigint;
+}
+
 export class Inbox {
   private readonly batcher: MicroBatcher<InboundRecord, StoredEvent>;
+  private autoIncrement: Promise<AutoIncrement> | null = null;
 
   constructor(private readonly db: DataSource) {
     this.batcher = new MicroBatcher((items) => this.storeBatch(items), { maxBatch: 200, maxInFlight: 4 });
@@ -35,12 +43,36 @@ export class Inbox {
     return this.batcher.submit(record);
   }
 
+  private readAutoIncrement(): Promise<AutoIncrement> {
+    this.autoIncrement ??= this.db
+      .query(`SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS step`)
+      .then(([row]: { mode: unknown; step: unknown }[]) => {
+        const mode = Number(row?.mode);
+        const step = Number(row?.step);
+        return { consecutive: (mode === 0 || mode === 1) && Number.isInteger(step) && step >= 1, step: BigInt(Number.isInteger(step) && step >= 1 ? step : 1) };
+      })
+      .catch(() => {
+        this.autoIncrement = null; // ask again next time; meanwhile read the ids back
+        return { consecutive: false, step: 1n };
+      });
+    return this.autoIncrement;
+  }
+
   private async storeBatch(items: InboundRecord[]): Promise<StoredEvent[]> {
     const inserted = new Set<string>();
     const params = (r: InboundRecord) => [r.channel, r.type, r.dedupKey, JSON.stringify(r.payload), r.receivedAt];
+    const autoIncrement = await this.readAutoIncrement();
     try {
-      await this.db.query(`INSERT INTO inbound_event ${INSERT_COLUMNS} VALUES ${items.map(() => ROW).join(',')}`, items.flatMap(params));
+      const res: { affectedRows?: unknown; insertId?: unknown } = await this.db.query(
+        `INSERT INTO inbound_event ${INSERT_COLUMNS} VALUES ${items.map(() => ROW).join(',')}`,
+        items.flatMap(params),
+      );
       items.forEach((r) => inserted.add(r.dedupKey));
+      // every row is new: with consecutive auto-increment the ids follow from the first one, no read back
+      if (autoIncrement.consecutive && Number(res?.affectedRows) === items.length && /^[1-9]\d*$/.test(String(res?.insertId))) {
+        const first = BigInt(String(res.insertId));
+        return items.map((_, k) => ({ id: String(first + BigInt(k) * autoIncrement.step), status: 'received' as InboundStatus, duplicate: false }));
+      }
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       // some are repeats: store one by one so each learns whether it was new
