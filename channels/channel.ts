@@ -30,6 +30,8 @@ export interface OutboundEmail {
   messageId: string;
   /** https URL for RFC 8058 one-click unsubscribe; absent for non-marketing mail */
   unsubscribeUrl?: string;
+  /** marketing mail must carry unsubscribeUrl: the adapter refuses it otherwise */
+  marketing?: boolean;
   inReplyTo?: string;
   references?: string[];
   reference: string;

@@ -98,6 +98,7 @@ export function toOutbound(row: DeliveryRow): OutboundMessage {
     html: c.html,
     messageId: row.message_id ?? `<${row.id}@touchpoint.invalid>`,
     unsubscribeUrl: c.unsubscribeUrl,
+    marketing: Boolean(Number(row.marketing)),
     inReplyTo: c.inReplyTo,
     references: c.references,
     reference: String(row.id),

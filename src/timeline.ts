@@ -26,7 +26,8 @@ export async function appendTimeline(em: EntityManager, e: NewTimelineEntry, now
       e.channel,
       e.direction,
       e.kind,
-      e.text,
+      // TEXT holds 65,535 bytes: 16,000 characters fit even at 4 bytes each
+      e.text && e.text.length > 16_000 ? `${e.text.slice(0, 15_999)}…` : e.text,
       e.occurredAt,
       e.staffUserId ?? null,
       e.providerId,

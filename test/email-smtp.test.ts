@@ -149,6 +149,7 @@ describe('SMTP email adapter', () => {
     expect(await expectProviderError(adapter.send(base({ to: 'a@b.example, c@d.example' })))).toMatchObject({ code: 'bad_address', permanent: true });
     expect(await expectProviderError(adapter.send(base({ unsubscribeUrl: 'http://crm.shop.example/u/x' })))).toMatchObject({ code: 'bad_unsubscribe_url' });
     expect(await expectProviderError(adapter.send(base({ text: '', html: undefined })))).toMatchObject({ code: 'empty_message', permanent: true });
+    expect(await expectProviderError(adapter.send(base({ marketing: true, unsubscribeUrl: undefined })))).toMatchObject({ code: 'no_unsubscribe_link', permanent: true });
     expect(smtp.messages).toHaveLength(0);
   });
 });

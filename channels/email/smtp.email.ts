@@ -80,6 +80,9 @@ export class SmtpEmailAdapter implements ChannelAdapter<OutboundEmail> {
     const messageId = normalizeMessageId(message.messageId);
     if (!messageId || !messageId.includes('@')) throw new ProviderError(`not a Message-ID: ${message.messageId}`, 'bad_message_id', true);
     if (!ADDRESS.test(message.to)) throw new ProviderError('the recipient is not an email address', 'bad_address', true);
+    if (message.marketing && !message.unsubscribeUrl) {
+      throw new ProviderError('marketing email needs a one-click unsubscribe link (set PUBLIC_BASE_URL and UNSUBSCRIBE_SECRET)', 'no_unsubscribe_link', true);
+    }
     if (message.unsubscribeUrl !== undefined && !/^https:\/\/[^\s<>]+$/.test(message.unsubscribeUrl)) {
       throw new ProviderError('the unsubscribe URL must be https (RFC 8058)', 'bad_unsubscribe_url', true);
     }
