@@ -48,7 +48,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const now = opts.now ?? (() => new Date());
   const db = createDataSource(config.databaseUrl, opts.poolSize);
   await db.initialize();
-  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 }, (err) => log.warn({ err: err.message }, 'redis connection error'));
   const queues = createQueues(config.redisUrl, { prefix: opts.queuePrefix, lockMs: opts.queueLockMs });
   const inbox = new Inbox(db);
   const wecom = config.wecom.corpId
@@ -72,7 +72,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     },
     { maxBatch: 500, maxInFlight: 2 },
   );
-  const domain: Domain = { db, wecom, log, now };
+  const domain: Domain = { db, wecom, log, now, lifecycle: config.lifecycle };
   const adapters = { sms: createSmsAdapter(config.sms), email: createEmailAdapter(config.email) } as Record<SendChannel, ChannelAdapter | null>;
   const enqueueSend = async (deliveryId: string, delayMs = 0) => {
     await queues.send.add(
@@ -103,7 +103,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     enqueueSend,
     async close() {
       await queues.close();
-      await redis.quit().catch(() => redis.disconnect());
+      await Promise.race([redis.quit().catch(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())]);
+      redis.disconnect();
       if (db.isInitialized) await db.destroy();
     },
   };

@@ -20,8 +20,19 @@ export interface Queues {
 
 export const QUEUE_NAMES = { inbound: 'inbound', send: 'send' } as const;
 
-export function createRedis(redisUrl: string, extra: RedisOptions = {}): Redis {
-  return new Redis(redisUrl, { lazyConnect: false, ...extra });
+/**
+ * A Redis connection whose errors are reported through `onError` (at most once per 10 s) instead
+ * of ioredis's "Unhandled error event" noise; it keeps reconnecting on its own.
+ */
+export function createRedis(redisUrl: string, extra: RedisOptions = {}, onError?: (err: Error) => void): Redis {
+  const r = new Redis(redisUrl, { lazyConnect: false, ...extra });
+  let last = 0;
+  r.on('error', (err: Error) => {
+    if (!onError || Date.now() - last < 10_000) return;
+    last = Date.now();
+    onError(err);
+  });
+  return r;
 }
 
 /** `lockMs`: how long a job's lock lives without renewal; a worker that died mid-job has its job retried after it (Bull's stalled check). */
@@ -55,8 +66,11 @@ export function createQueues(redisUrl: string, opts: { prefix?: string; lockMs?:
     send,
     all,
     async close() {
-      await Promise.allSettled(all.map((q) => q.close()));
-      await Promise.allSettled(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      // a queue waits for a Redis that may never answer again: give it 5 s, then cut the connections
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, 5000).unref());
+      await Promise.race([Promise.allSettled(all.map((q) => q.close())), timeout]);
+      await Promise.race([Promise.allSettled(connections.map((c) => c.quit())), timeout]);
+      for (const c of connections) c.disconnect();
     },
   };
 }
