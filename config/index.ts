@@ -78,6 +78,11 @@ const schema = z.object({
   INBOX_SWEEP_INTERVAL_SECONDS: intWithDefault(60, 1),
   INBOX_STALE_AFTER_SECONDS: intWithDefault(30, 0),
   JOB_ATTEMPTS: intWithDefault(6, 1, 50),
+  // Outreach: orders in, lifecycle thresholds (days)
+  ORDERS_WEBHOOK_SECRET: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+  NEW_DAYS: intWithDefault(30, 1, 3650),
+  DORMANT_DAYS: intWithDefault(90, 1, 3650),
+  CHURNED_DAYS: intWithDefault(365, 1, 3650),
 });
 
 export interface WeComConfig {
@@ -106,6 +111,10 @@ export interface Config {
   inbox: { sweepIntervalSeconds: number; staleAfterSeconds: number; jobAttempts: number };
   sms: SmsConfig;
   email: EmailConfig;
+  /** POST /webhooks/orders: HMAC secret (null = that webhook answers 404) */
+  orders: { webhookSecret: string | null };
+  /** lifecycle stage thresholds in days (src/lifecycle.ts) */
+  lifecycle: { newDays: number; dormantDays: number; churnedDays: number };
   /** human-readable lines about what is switched off, logged at start */
   notices: string[];
 }
@@ -148,6 +157,9 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
   const notices: string[] = [];
   const sms = loadSmsConfig(env, problems, notices);
   const email = loadEmailConfig(env, problems, notices);
+  if (parsed.success && !(parsed.data.NEW_DAYS <= parsed.data.DORMANT_DAYS && parsed.data.DORMANT_DAYS < parsed.data.CHURNED_DAYS)) {
+    problems.push('NEW_DAYS, DORMANT_DAYS, CHURNED_DAYS: must satisfy NEW_DAYS ≤ DORMANT_DAYS < CHURNED_DAYS');
+  }
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
 
@@ -155,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
   if (!e.WECOM_CORP_ID && !e.WECOM_TOKEN && !e.WECOM_ENCODING_AES_KEY) notices.push('WeCom callbacks are off: WECOM_CORP_ID, WECOM_TOKEN and WECOM_ENCODING_AES_KEY are not set');
   if (wecomEnabled && !e.WECOM_CONTACT_SECRET) notices.push('WECOM_CONTACT_SECRET is not set: customer-contact events will be stored but cannot be enriched from the WeCom API');
   if (!e.ADMIN_TOKEN) notices.push('ADMIN_TOKEN is not set: /api refuses every request until it is');
+  if (!e.ORDERS_WEBHOOK_SECRET) notices.push('ORDERS_WEBHOOK_SECRET is not set: POST /webhooks/orders answers 404 (CSV imports still work)');
 
   return {
     port: e.PORT,
@@ -183,6 +196,8 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     },
     sms,
     email,
+    orders: { webhookSecret: e.ORDERS_WEBHOOK_SECRET ?? null },
+    lifecycle: { newDays: e.NEW_DAYS, dormantDays: e.DORMANT_DAYS, churnedDays: e.CHURNED_DAYS },
     notices,
   };
 }

@@ -2,16 +2,9 @@
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { BadRequest } from '../src/paging';
+import { HttpError } from './http-errors';
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { HttpError };
 
 /**
  * Stops reading a body we refused: answers with `Connection: close` and lets the rest of the

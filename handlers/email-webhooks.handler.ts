@@ -10,7 +10,6 @@
 // Why 401 and not 406 for a bad Mailgun signature: 406 tells Mailgun to drop the message for good.
 // A forger does not care which code it gets, but a genuine post failing our check (a rotated or
 // mistyped MAILGUN_SIGNING_KEY) should stay in Mailgun's retry schedule (8 h) while the key is fixed.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InboundRequest } from '../channels/channel';
@@ -20,30 +19,14 @@ import { MimeError, parseRawEmail, type InboundEmailItem } from '../channels/ema
 import { parseSendGridRequest } from '../channels/email/sendgrid.email';
 import type { AppContext } from '../src/context';
 import { maskEmail } from '../src/logger';
-import { HttpError, readRawBody } from './body';
-import { fail } from './http-errors';
+import { readRawBody } from './body';
+import { HttpError, sameSecret, webhookRoute } from './http-errors';
 import { storeInboundItems } from './inbound-webhook';
 
 export const EMAIL_BODY_LIMIT = 25 * 1024 * 1024;
 
-class Reject extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/** Constant time whatever the lengths: both sides are hashed first. */
-export function sameToken(given: string, expected: string | null): boolean {
-  if (!expected) return false;
-  return timingSafeEqual(digest(given), digest(expected));
-}
 
 export function registerEmailWebhooks(router: Router, app: AppContext): void {
   const cfg = app.config.email;
@@ -52,7 +35,7 @@ export function registerEmailWebhooks(router: Router, app: AppContext): void {
     try {
       return await readRawBody(ctx, EMAIL_BODY_LIMIT);
     } catch (err) {
-      if (err instanceof HttpError) throw new Reject(err.status, err.code, err.message);
+      if (err instanceof HttpError) throw new HttpError(err.status, err.code, err.message);
       throw err;
     }
   };
@@ -64,59 +47,46 @@ export function registerEmailWebhooks(router: Router, app: AppContext): void {
     try {
       return await work();
     } catch (err) {
-      if (err instanceof FormError) throw new Reject(400, 'bad_form', err.message);
-      if (err instanceof MimeError) throw new Reject(400, 'bad_mime', err.message);
-      if (err instanceof SignatureError) throw new Reject(401, err.reason, err.message);
+      if (err instanceof FormError) throw new HttpError(400, 'bad_form', err.message);
+      if (err instanceof MimeError) throw new HttpError(400, 'bad_mime', err.message);
+      if (err instanceof SignatureError) throw new HttpError(401, err.reason, err.message);
       throw err;
     }
   };
 
-  const store = async (ctx: Context, item: InboundEmailItem, started: bigint) => {
-    if (!(await storeInboundItems(app, [item]))) return fail(ctx, 503, 'store_unavailable', 'the message could not be stored; please retry');
+  const store = async (ctx: Context, item: InboundEmailItem) => {
+    if (!(await storeInboundItems(app, [item]))) throw new HttpError(503, 'store_unavailable', 'the message could not be stored; please retry');
     ctx.status = 200;
     ctx.body = { ok: true };
-    app.metrics.ingestSeconds.observe({ channel: 'email' }, Number(process.hrtime.bigint() - started) / 1e9);
     app.log.info(
       { provider: item.provider, from: maskEmail(item.from.email), attachments: item.attachments?.length ?? 0, truncated: item.truncated, threaded: Boolean(item.thread?.inReplyTo) },
       'inbound email stored',
     );
   };
 
-  const guard = (route: string, handler: (ctx: Context, started: bigint) => Promise<void>) => async (ctx: Context) => {
-    const started = process.hrtime.bigint();
-    try {
-      await handler(ctx, started);
-    } catch (err) {
-      if (err instanceof Reject) {
-        app.metrics.callbacksRejected.inc({ channel: 'email', reason: err.reason });
-        app.log.info({ route, reason: err.reason, status: err.status }, 'email webhook rejected');
-        return fail(ctx, err.status, err.reason, err.message);
-      }
-      throw err;
-    }
-  };
+  const guard = (route: string, handler: (ctx: Context) => Promise<void>) => webhookRoute(app, 'email', route, handler);
 
   /** A wrong or unset path token looks exactly like a route that does not exist. */
   const checkToken = (ctx: Context) => {
-    if (!sameToken(String(ctx.params.token ?? ''), cfg.webhookToken)) throw new Reject(404, 'not_found', `no route for ${ctx.method} ${ctx.path.replace(/[^/]+$/, ':token')}`);
+    if (!sameSecret(ctx.params.token, cfg.webhookToken)) throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path.replace(/[^/]+$/, ':token')}`);
   };
 
-  router.post('/webhooks/email/raw/:token', guard('raw', async (ctx, started) => {
+  router.post('/webhooks/email/raw/:token', guard('raw', async (ctx) => {
     checkToken(ctx);
     const body = await readBody(ctx);
     const item = await parsing(() => parseRawEmail(body, 'rfc822'));
-    await store(ctx, item, started);
+    await store(ctx, item);
   }));
 
-  router.post('/webhooks/email/sendgrid/:token', guard('sendgrid', async (ctx, started) => {
+  router.post('/webhooks/email/sendgrid/:token', guard('sendgrid', async (ctx) => {
     checkToken(ctx);
     const body = await readBody(ctx);
     const item = await parsing(() => parseSendGridRequest(inbound(ctx, body), { fieldSize: EMAIL_BODY_LIMIT }));
-    await store(ctx, item, started);
+    await store(ctx, item);
   }));
 
-  router.post('/webhooks/email/mailgun', guard('mailgun', async (ctx, started) => {
-    if (!cfg.mailgunSigningKey) throw new Reject(404, 'channel_off', 'Mailgun inbound email is not configured on this server');
+  router.post('/webhooks/email/mailgun', guard('mailgun', async (ctx) => {
+    if (!cfg.mailgunSigningKey) throw new HttpError(404, 'channel_off', 'Mailgun inbound email is not configured on this server');
     const body = await readBody(ctx);
     const { item, token } = await parsing(() =>
       parseMailgunRequest(inbound(ctx, body), { signingKey: cfg.mailgunSigningKey!, maxAgeSeconds: cfg.mailgunMaxAgeSeconds, now: app.now(), fieldSize: EMAIL_BODY_LIMIT }),
@@ -131,9 +101,9 @@ export function registerEmailWebhooks(router: Router, app: AppContext): void {
       owner = claimed ? item.dedupKey : await app.redis.get(key);
     } catch (err) {
       app.log.error({ err: (err as Error).message }, 'redis unavailable for the mailgun token check; answering 503 so Mailgun retries');
-      return fail(ctx, 503, 'store_unavailable', 'the message could not be checked; please retry');
+      throw new HttpError(503, 'store_unavailable', 'the message could not be checked; please retry');
     }
-    if (owner !== null && owner !== item.dedupKey) throw new Reject(401, 'replayed_token', 'this signature token was already used for another message');
-    await store(ctx, item, started);
+    if (owner !== null && owner !== item.dedupKey) throw new HttpError(401, 'replayed_token', 'this signature token was already used for another message');
+    await store(ctx, item);
   }));
 }

@@ -5,7 +5,6 @@
 //   POST /webhooks/sms/twilio          inbound SMS and status callbacks (form-encoded, X-Twilio-Signature)
 // Tencent and Aliyun sign nothing: the unguessable path token is their protection (404 when wrong
 // or unset, compared in constant time). Every refusal stores nothing.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InboundItem, InboundRequest } from '../channels/channel';
@@ -16,8 +15,8 @@ import { parseTencentCallback } from '../channels/sms/tencent.sms';
 import { parseForm, parseTwilioWebhook, validateTwilioSignature } from '../channels/sms/twilio.sms';
 import type { AppContext } from '../src/context';
 import { maskPhone } from '../src/logger';
-import { HttpError, readRawBody } from './body';
-import { fail } from './http-errors';
+import { readRawBody } from './body';
+import { HttpError, sameSecret, webhookRoute } from './http-errors';
 import { storeInboundItems } from './inbound-webhook';
 
 export const SMS_BODY_LIMIT = 256 * 1024;
@@ -26,32 +25,9 @@ export const TENCENT_ACK = { result: 0, errmsg: 'OK' };
 export const ALIYUN_ACK = { code: 0, msg: '接收成功' };
 export const TWILIO_ACK = '<Response/>';
 
-class Reject extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
-const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
-/** Constant-time, and independent of the lengths involved (both sides hashed first). */
-function tokenMatches(expected: string | null, given: string | undefined): boolean {
-  if (!expected || !given) return false;
-  return timingSafeEqual(digest(expected), digest(given));
-}
-
-async function readBody(ctx: Context): Promise<Buffer> {
-  try {
-    return await readRawBody(ctx, SMS_BODY_LIMIT);
-  } catch (err) {
-    if (err instanceof HttpError) throw new Reject(err.status, err.code, err.message);
-    throw err;
-  }
-}
+const readBody = (ctx: Context): Promise<Buffer> => readRawBody(ctx, SMS_BODY_LIMIT);
 
 function inboundRequest(ctx: Context, url: string, rawBody: Buffer): InboundRequest {
   return { url, method: ctx.method, headers: ctx.headers, rawBody };
@@ -61,7 +37,7 @@ function parse<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof SmsPayloadError) throw new Reject(400, 'bad_payload', err.message);
+    if (err instanceof SmsPayloadError) throw new HttpError(400, 'bad_payload', err.message);
     throw err;
   }
 }
@@ -69,31 +45,19 @@ function parse<T>(fn: () => T): T {
 export function registerSmsWebhooks(router: Router, app: AppContext): void {
   const cfg = app.config.sms;
 
-  const guard = (provider: string, handler: (ctx: Context) => Promise<void>) => async (ctx: Context) => {
-    const started = process.hrtime.bigint();
-    try {
-      await handler(ctx);
-      app.metrics.ingestSeconds.observe({ channel: 'sms' }, Number(process.hrtime.bigint() - started) / 1e9);
-    } catch (err) {
-      if (!(err instanceof Reject)) throw err;
-      app.metrics.callbacksRejected.inc({ channel: 'sms', reason: err.reason });
-      app.log.info({ provider, reason: err.reason, status: err.status }, 'sms webhook rejected');
-      // a wrong or missing path token looks like any unknown route
-      if (err.status === 404) return fail(ctx, 404, 'not_found', `no route for ${ctx.method} ${ctx.params.token ? ctx.path.replace(/[^/]+$/, '…') : ctx.path}`);
-      fail(ctx, err.status, err.reason, err.message);
-    }
-  };
+  const guard = (provider: string, handler: (ctx: Context) => Promise<void>) => webhookRoute(app, 'sms', provider, handler);
 
   /** Commits the items, then answers; 503 when the inbox could not take them (the provider retries). */
   const store = async (ctx: Context, provider: string, items: InboundItem[], answer: () => void) => {
-    if (items.length && !(await storeInboundItems(app, items))) throw new Reject(503, 'store_unavailable', 'the events could not be stored; please retry');
+    if (items.length && !(await storeInboundItems(app, items))) throw new HttpError(503, 'store_unavailable', 'the events could not be stored; please retry');
     answer();
     const phones = items.filter((i) => i.type === 'message').map((i) => maskPhone(i.from.phone));
     app.log.info({ provider, messages: phones.length, reports: items.length - phones.length, from: phones.slice(0, 5) }, 'sms webhook stored');
   };
 
   const checkToken = (ctx: Context) => {
-    if (!tokenMatches(cfg.webhookToken, ctx.params.token)) throw new Reject(404, cfg.webhookToken ? 'bad_token' : 'channel_off', 'not found');
+    // a wrong or missing path token looks like any unknown route
+    if (!sameSecret(ctx.params.token, cfg.webhookToken)) throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path.replace(/[^/]+$/, '…')}`);
   };
 
   router.post('/webhooks/sms/tencent/:token', guard('tencent', async (ctx) => {
@@ -118,18 +82,18 @@ export function registerSmsWebhooks(router: Router, app: AppContext): void {
 
   router.post(TWILIO_WEBHOOK_PATH, guard('twilio', async (ctx) => {
     const authToken = cfg.twilioAuthToken;
-    if (!authToken) throw new Reject(404, 'channel_off', 'not found');
+    if (!authToken) throw new HttpError(404, 'channel_off', 'not found');
     // Twilio's newer "Webhook Rules" signing (HMAC-SHA256) is not supported: refuse rather than half-check
-    if (ctx.get('x-twilio-webhooks-signature-settings')) throw new Reject(403, 'unsupported_signature', 'this signature scheme is not supported; use the X-Twilio-Signature scheme');
+    if (ctx.get('x-twilio-webhooks-signature-settings')) throw new HttpError(403, 'unsupported_signature', 'this signature scheme is not supported; use the X-Twilio-Signature scheme');
     const signature = ctx.get('x-twilio-signature');
-    if (!signature) throw new Reject(403, 'missing_signature', 'X-Twilio-Signature is required');
+    if (!signature) throw new HttpError(403, 'missing_signature', 'X-Twilio-Signature is required');
     const raw = await readBody(ctx);
-    if (!ctx.is('application/x-www-form-urlencoded')) throw new Reject(400, 'bad_payload', 'the body must be application/x-www-form-urlencoded');
+    if (!ctx.is('application/x-www-form-urlencoded')) throw new HttpError(400, 'bad_payload', 'the body must be application/x-www-form-urlencoded');
     const params = parse(() => parseForm(raw.toString('utf8')));
     // the URL Twilio called: the configured public origin, or else the request's own as the proxy
     // reports it (X-Forwarded-Proto/Host; Koa 3's ctx.origin is the Origin header, not this)
     const url = `${cfg.publicBaseUrl ?? `${ctx.protocol}://${ctx.host}`}${ctx.originalUrl}`;
-    if (!validateTwilioSignature(authToken, signature, url, params)) throw new Reject(403, 'bad_signature', 'X-Twilio-Signature does not match');
+    if (!validateTwilioSignature(authToken, signature, url, params)) throw new HttpError(403, 'bad_signature', 'X-Twilio-Signature does not match');
     const items = parse(() => parseTwilioWebhook(inboundRequest(ctx, url, raw), params));
     await store(ctx, 'twilio', items, () => {
       ctx.status = 200;

@@ -7,20 +7,12 @@ import { decryptMessage, sha256Hex, verifySignature, WeComCryptoError } from '..
 import { parseWeComXml, text, XmlError, type XmlObject } from '../channels/wecom/xml';
 import type { AppContext } from '../src/context';
 import { wecomEventType } from '../src/wecom/wecom-dispatch';
-import { HttpError, readRawBody } from './body';
-import { fail } from './http-errors';
+import { readRawBody } from './body';
+import { fail, HttpError, webhookRoute } from './http-errors';
+import { storeInbound } from './inbound-webhook';
 
 const BODY_LIMIT = 1024 * 1024;
 
-class Reject extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 function one(v: string | string[] | undefined): string {
   return (Array.isArray(v) ? v[0] : v) ?? '';
@@ -41,11 +33,11 @@ export function registerWeComCallback(router: Router, app: AppContext): void {
     const signature = one(ctx.query.msg_signature);
     const timestamp = one(ctx.query.timestamp);
     const nonce = one(ctx.query.nonce);
-    if (!signature || !timestamp || !nonce) throw new Reject(400, 'missing_params', 'msg_signature, timestamp and nonce are required');
-    if (!/^\d{1,12}$/.test(timestamp)) throw new Reject(400, 'bad_timestamp', 'timestamp must be unix seconds');
-    if (!verifySignature(cfg.token, timestamp, nonce, encrypted, signature)) throw new Reject(401, 'bad_signature', 'msg_signature does not match');
+    if (!signature || !timestamp || !nonce) throw new HttpError(400, 'missing_params', 'msg_signature, timestamp and nonce are required');
+    if (!/^\d{1,12}$/.test(timestamp)) throw new HttpError(400, 'bad_timestamp', 'timestamp must be unix seconds');
+    if (!verifySignature(cfg.token, timestamp, nonce, encrypted, signature)) throw new HttpError(401, 'bad_signature', 'msg_signature does not match');
     if (cfg.replayWindowSeconds > 0 && Math.abs(app.now().getTime() / 1000 - Number(timestamp)) > cfg.replayWindowSeconds) {
-      throw new Reject(401, 'stale_timestamp', `timestamp is more than ${cfg.replayWindowSeconds}s away from now`);
+      throw new HttpError(401, 'stale_timestamp', `timestamp is more than ${cfg.replayWindowSeconds}s away from now`);
     }
   };
 
@@ -54,78 +46,54 @@ export function registerWeComCallback(router: Router, app: AppContext): void {
       return decryptMessage(cfg.encodingAesKey, encrypted, cfg.corpId);
     } catch (err) {
       if (err instanceof WeComCryptoError) {
-        throw err.reason === 'receive_id_mismatch' ? new Reject(401, err.reason, err.message) : new Reject(400, err.reason, err.message);
+        throw err.reason === 'receive_id_mismatch' ? new HttpError(401, err.reason, err.message) : new HttpError(400, err.reason, err.message);
       }
       throw err;
     }
   };
 
-  const guard = (handler: (ctx: Context) => Promise<void>) => async (ctx: Context) => {
-    if (!cfg.enabled) return fail(ctx, 404, 'channel_off', 'WeCom callbacks are not configured on this server');
-    try {
-      await handler(ctx);
-    } catch (err) {
-      if (err instanceof Reject) {
-        app.metrics.callbacksRejected.inc({ channel: 'wecom', reason: err.reason });
-        app.log.info({ reason: err.reason, status: err.status }, 'wecom callback rejected');
-        return fail(ctx, err.status, err.reason, err.message);
-      }
-      throw err;
-    }
+  const guard = (route: string, handler: (ctx: Context) => Promise<void>) => {
+    const wrapped = webhookRoute(app, 'wecom', route, handler);
+    return async (ctx: Context) => {
+      if (!cfg.enabled) return fail(ctx, 404, 'channel_off', 'WeCom callbacks are not configured on this server');
+      await wrapped(ctx);
+    };
   };
 
-  router.get('/webhooks/wecom', guard(async (ctx) => {
+  router.get('/webhooks/wecom', guard('verify', async (ctx) => {
     // a raw '+' in echostr may have been decoded to a space by the query parser: base64 has no spaces
     const echostr = one(ctx.query.echostr).replace(/ /g, '+');
-    if (!echostr) throw new Reject(400, 'missing_params', 'echostr is required');
+    if (!echostr) throw new HttpError(400, 'missing_params', 'echostr is required');
     checkQuery(ctx, echostr);
     ctx.type = 'text/plain';
     ctx.body = decrypt(echostr);
   }));
 
-  router.post('/webhooks/wecom', guard(async (ctx) => {
-    const started = process.hrtime.bigint();
-    let body: string;
-    try {
-      body = (await readRawBody(ctx, BODY_LIMIT)).toString('utf8');
-    } catch (err) {
-      if (err instanceof HttpError) throw new Reject(err.status, err.code, err.message);
-      throw err;
-    }
+  router.post('/webhooks/wecom', guard('callback', async (ctx) => {
+    const body = (await readRawBody(ctx, BODY_LIMIT)).toString('utf8');
     let envelope: XmlObject;
     try {
       envelope = await parseWeComXml(body);
     } catch (err) {
-      throw new Reject(400, 'bad_xml', err instanceof XmlError ? err.message : 'malformed XML');
+      throw new HttpError(400, 'bad_xml', err instanceof XmlError ? err.message : 'malformed XML');
     }
     const encrypted = text(envelope, 'Encrypt');
-    if (!encrypted) throw new Reject(400, 'bad_xml', 'the body has no <Encrypt> element');
+    if (!encrypted) throw new HttpError(400, 'bad_xml', 'the body has no <Encrypt> element');
     checkQuery(ctx, encrypted);
     const plaintext = decrypt(encrypted);
     let msg: XmlObject;
     try {
       msg = await parseWeComXml(plaintext);
     } catch (err) {
-      throw new Reject(400, 'bad_xml', `decrypted message: ${err instanceof XmlError ? err.message : 'malformed XML'}`);
+      throw new HttpError(400, 'bad_xml', `decrypted message: ${err instanceof XmlError ? err.message : 'malformed XML'}`);
     }
-    if (!text(msg, 'MsgType')) throw new Reject(400, 'bad_xml', 'decrypted message has no MsgType');
+    if (!text(msg, 'MsgType')) throw new HttpError(400, 'bad_xml', 'decrypted message has no MsgType');
 
-    let stored;
-    try {
-      stored = await app.inbox.store({ channel: 'wecom', type: wecomEventType(msg).slice(0, 96), dedupKey: wecomDedupKey(msg), payload: msg, receivedAt: app.now() });
-    } catch (err) {
-      app.metrics.callbacksRejected.inc({ channel: 'wecom', reason: 'store_unavailable' });
-      app.log.error({ err: (err as Error).message }, 'could not store a wecom callback; answering 503 so WeCom retries');
-      return fail(ctx, 503, 'store_unavailable', 'the event could not be stored; please retry');
-    }
-    if (stored.duplicate) app.metrics.callbacksDuplicate.inc({ channel: 'wecom' });
-    else app.metrics.callbacksReceived.inc({ channel: 'wecom' });
+    const stored = await storeInbound(app, [
+      { channel: 'wecom', type: wecomEventType(msg).slice(0, 96), dedupKey: wecomDedupKey(msg), payload: msg, receivedAt: app.now() },
+    ]);
+    if (!stored) throw new HttpError(503, 'store_unavailable', 'the event could not be stored; please retry');
     ctx.status = 200;
     ctx.body = '';
-    app.metrics.ingestSeconds.observe({ channel: 'wecom' }, Number(process.hrtime.bigint() - started) / 1e9);
-    if (stored.status === 'received') {
-      // acknowledged first; a lost enqueue is picked up by the inbox sweep
-      app.enqueueInbound(stored.id).catch((err) => app.log.warn({ err: (err as Error).message, eventId: stored.id }, 'enqueue failed; the sweep will pick it up'));
-    }
   }));
 }

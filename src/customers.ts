@@ -1,6 +1,7 @@
 // Customers and their identities: find the one person behind any identity, or create them.
 import type { EntityManager } from 'typeorm';
 import type { IdentityChannel } from '../entities';
+import { churnIfWalkedAway, refreshLifecycle, type LifecycleThresholds } from './lifecycle';
 
 export interface IdentityRef {
   channel: IdentityChannel;
@@ -101,4 +102,32 @@ export async function touchCustomer(em: EntityManager, customerId: string, at: D
 
 export async function setChurnRisk(em: EntityManager, customerId: string, atRisk: boolean, now: Date): Promise<void> {
   await em.query(`UPDATE customer SET churn_risk = ?, updated_at = ? WHERE id = ?`, [atRisk, now, customerId]);
+  // the customer deleted every staff member: churned at once (src/lifecycle.ts); the way back, when
+  // they add us again, needs the thresholds and is taken on their next order or message, or nightly
+  if (atRisk) await churnIfWalkedAway(em, customerId);
+}
+
+/**
+ * A message FROM the customer arrived (any channel): moves last_inbound_at forward (never back — a
+ * late, older message leaves it), which ends a dormancy spell, and recomputes the lifecycle stage.
+ */
+export async function recordInboundActivity(em: EntityManager, customerId: string, at: Date, now: Date, thresholds: LifecycleThresholds): Promise<void> {
+  await em.query(`UPDATE customer SET last_inbound_at = GREATEST(COALESCE(last_inbound_at, ?), ?) WHERE id = ?`, [at, at, customerId]);
+  await refreshLifecycle(em, [customerId], now, thresholds);
+}
+
+/**
+ * A birthday as we store it: `YYYY-MM-DD`, or `--MM-DD` when the year is unknown; null when `raw` is
+ * not a real date (2023-02-29, 13/01, 04-31). `--02-29` is allowed (greeted on 28 February in other years).
+ */
+export function parseBirthday(raw: string): string | null {
+  const m = /^(?:(\d{4})|-)-(\d{2})-(\d{2})$/.exec(raw.trim());
+  if (!m) return null;
+  const year = m[1] ? Number(m[1]) : 2000; // a leap year, so --02-29 passes
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (year < 1900 || year > 2100) return null;
+  const d = new Date(Date.UTC(year, month - 1, day));
+  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return null;
+  return `${m[1] ?? '-'}-${m[2]}-${m[3]}`;
 }

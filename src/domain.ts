@@ -1,6 +1,7 @@
 // What the domain needs from the outside world, handed in by the composition root.
 import type { DataSource } from 'typeorm';
 import type { WeComApi } from '../channels/wecom/api';
+import type { LifecycleThresholds } from './lifecycle';
 import type { Logger } from './logger';
 
 export interface Domain {
@@ -8,6 +9,8 @@ export interface Domain {
   wecom: WeComApi | null;
   log: Logger;
   now(): Date;
+  /** lifecycle stage thresholds (config.lifecycle) */
+  lifecycle: LifecycleThresholds;
 }
 
 /** A failure that retrying cannot fix: the event is marked failed at once. */

@@ -4,7 +4,7 @@
 import type { InboundItem, InboundMessageItem } from '../channels/channel';
 import type { InboundEvent } from '../entities';
 import { recordConsent } from './consent';
-import { resolveCustomer, touchCustomer, type IdentityRef } from './customers';
+import { recordInboundActivity, resolveCustomer, touchCustomer, type IdentityRef } from './customers';
 import { applyDeliveryStatus, findDeliveryByMessageIds } from './deliveries';
 import { PermanentError, type Domain } from './domain';
 import { normalizeEmail, normalizePhone } from './identity';
@@ -70,5 +70,6 @@ async function processMessage(d: Domain, ev: InboundEvent, m: InboundMessageItem
       );
     }
     await touchCustomer(em, customerId, at, true);
+    await recordInboundActivity(em, customerId, at, now, d.lifecycle);
   });
 }

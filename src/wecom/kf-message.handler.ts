@@ -3,7 +3,7 @@
 import type { InboundEvent } from '../../entities';
 import type { KfMessage } from '../../channels/wecom/api';
 import { text, type XmlObject } from '../../channels/wecom/xml';
-import { resolveCustomer, touchCustomer } from '../customers';
+import { recordInboundActivity, resolveCustomer, touchCustomer } from '../customers';
 import { PermanentError, type Domain } from '../domain';
 import { ensureStaff } from '../staff';
 import { appendTimeline } from '../timeline';
@@ -31,7 +31,7 @@ export async function kfMessage(d: Domain, _ev: InboundEvent, msg: XmlObject): P
         const messages = res.msg_list ?? [];
         await inTransaction(d.db, async (em) => {
           const now = d.now();
-          for (const m of messages) await storeKfMessage(em, m, now);
+          for (const m of messages) await storeKfMessage(d, em, m, now);
           if (res.next_cursor) {
             await em.query(
               `INSERT INTO wecom_kf_cursor (open_kfid, next_cursor, updated_at) VALUES (?, ?, ?)
@@ -53,7 +53,7 @@ export async function kfMessage(d: Domain, _ev: InboundEvent, msg: XmlObject): P
 
 const DIRECTION: Record<number, 'in' | 'out' | 'internal'> = { 3: 'in', 4: 'internal', 5: 'out' };
 
-async function storeKfMessage(em: Parameters<Parameters<typeof inTransaction>[1]>[0], m: KfMessage, now: Date): Promise<void> {
+async function storeKfMessage(d: Domain, em: Parameters<Parameters<typeof inTransaction>[1]>[0], m: KfMessage, now: Date): Promise<void> {
   const externalUserId = m.external_userid || eventField(m, 'external_userid');
   if (!externalUserId) return; // system events with no customer (e.g. servicer status changes)
   const at = new Date(Number(m.send_time) * 1000);
@@ -77,6 +77,7 @@ async function storeKfMessage(em: Parameters<Parameters<typeof inTransaction>[1]
     now,
   );
   await touchCustomer(em, customerId, at, direction === 'in');
+  if (direction === 'in') await recordInboundActivity(em, customerId, at, now, d.lifecycle);
 }
 
 function eventField(m: KfMessage, key: string): string {
