@@ -21,6 +21,8 @@ export interface StoredEvent {
 }
 
 const INSERT_COLUMNS = '(channel, type, dedup_key, status, attempts, payload, received_at)';
+/** payload characters per INSERT statement: at up to 3 UTF-8 bytes each, well under a 16 MB packet */
+const MAX_STATEMENT_BYTES = 2 * 1024 * 1024;
 const ROW = "(?, ?, ?, 'received', 0, ?, ?)";
 
 /** How the server numbers the rows of one multi-row INSERT (read once per process). */
@@ -58,9 +60,27 @@ export class Inbox {
     return this.autoIncrement;
   }
 
+  /**
+   * One INSERT per slice of at most MAX_STATEMENT_BYTES of payload: a burst of large emails must
+   * not exceed the server's max_allowed_packet (16 MB by default on MariaDB) and fail them all.
+   */
   private async storeBatch(items: InboundRecord[]): Promise<StoredEvent[]> {
+    const json = items.map((r) => JSON.stringify(r.payload));
+    const out: StoredEvent[] = [];
+    for (let start = 0; start < items.length; ) {
+      let end = start + 1;
+      let bytes = json[start].length;
+      while (end < items.length && bytes + json[end].length <= MAX_STATEMENT_BYTES) bytes += json[end++].length;
+      out.push(...(await this.storeSlice(items.slice(start, end), json.slice(start, end))));
+      start = end;
+    }
+    return out;
+  }
+
+  private async storeSlice(items: InboundRecord[], json: string[]): Promise<StoredEvent[]> {
     const inserted = new Set<string>();
-    const params = (r: InboundRecord) => [r.channel, r.type, r.dedupKey, JSON.stringify(r.payload), r.receivedAt];
+    const payloadOf = new Map(items.map((r, i) => [r, json[i]]));
+    const params = (r: InboundRecord) => [r.channel, r.type, r.dedupKey, payloadOf.get(r), r.receivedAt];
     const autoIncrement = await this.readAutoIncrement();
     try {
       const res: { affectedRows?: unknown; insertId?: unknown } = await this.db.query(
