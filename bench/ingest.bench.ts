@@ -6,7 +6,8 @@
 // Knobs (env): BENCH_DURATION seconds per timed run (15), BENCH_WARMUP seconds (3),
 // BENCH_CONNECTIONS (64), BENCH_N pre-generated callbacks (default 9,000 per second of run),
 // BENCH_PROFILE=1 runs the service under `node --cpu-prof` into bench/out/ and prints a summary,
-// BENCH_SKIP_BUILD=1 uses the existing dist/, BENCH_ONLY=service|bare runs one side.
+// BENCH_SKIP_BUILD=1 uses the existing dist/, BENCH_ONLY=service|bare runs one side,
+// BENCH_WAIT_QUIET=seconds waits up to that long for the rest of the machine to go idle first.
 //
 // Layout: this process generates load (autocannon); the service (compiled, ROLE=web) and the bare
 // Koa endpoint each run in their own child process; MariaDB and Redis are the machine's own.
@@ -500,14 +501,20 @@ async function main(): Promise<void> {
   if (ONLY !== 'bare') {
     if (process.env.BENCH_SKIP_BUILD !== '1') {
       const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
-      if (b.status !== 0) throw new Error('npm run build failed');
+      if (b.status !== 0) throw new Error('npm run build failed (BENCH_SKIP_BUILD=1 runs the dist/ already there)');
     }
     await prepareDatabase();
   }
 
-  const idle0 = machineCpu();
-  await sleep(1000);
-  const busyBefore = (machineCpu().busy - idle0.busy) * 100;
+  // the load generator, the service, MariaDB and Redis share the machine: anything else running skews the run
+  const waitQuiet = intEnv('BENCH_WAIT_QUIET', 0, 0, 3600);
+  let busyBefore = 0;
+  for (const deadline = Date.now() + waitQuiet * 1000; ; ) {
+    const m0 = machineCpu();
+    await sleep(1000);
+    busyBefore = (machineCpu().busy - m0.busy) * 100;
+    if (busyBefore <= 20 || Date.now() >= deadline) break;
+  }
   log(`  machine busy before the run: ${busyBefore.toFixed(0)}% of one core${busyBefore > 20 ? ' (something else is running: the numbers below will be low)' : ''}`);
 
   const t0 = Date.now();
