@@ -1,7 +1,7 @@
 // The one small interface every outbound provider adapter implements, and the shapes inbound
 // provider payloads are parsed into. Channels know config only: no Koa, no entities, no database.
 
-export type SendChannel = 'sms' | 'email';
+export type SendChannel = 'sms' | 'email' | 'wecom';
 
 export interface OutboundSms {
   kind: 'sms';
@@ -37,13 +37,49 @@ export interface OutboundEmail {
   reference: string;
 }
 
-export type OutboundMessage = OutboundSms | OutboundEmail;
+/** A WeCom mass-message task (add_msg_template) for one customer, plus the card telling its sender why. */
+export interface OutboundWeComMass {
+  kind: 'wecom_mass';
+  externalUserId: string;
+  /** the staff member who owns the customer and confirms the task */
+  sender: string;
+  text: string;
+  attachments?: Record<string, unknown>[];
+  /** the app message (text card) to the sender; null = none */
+  staffCard: { title: string; description: string; url: string } | null;
+  reference: string;
+}
+
+/** externalcontact/send_welcome_msg with a WelcomeCode (valid 20 s, single use). */
+export interface OutboundWeComWelcome {
+  kind: 'wecom_welcome';
+  welcomeCode: string;
+  text: string;
+  attachments?: Record<string, unknown>[];
+  reference: string;
+}
+
+/** An app message (message/send text card) to staff members. */
+export interface OutboundWeComApp {
+  kind: 'wecom_app';
+  toStaff: string[];
+  title: string;
+  description: string;
+  url: string;
+  reference: string;
+}
+
+export type OutboundWeCom = OutboundWeComMass | OutboundWeComWelcome | OutboundWeComApp;
+
+export type OutboundMessage = OutboundSms | OutboundEmail | OutboundWeCom;
 
 export interface SendResult {
   /** the provider's id for the message (Tencent SerialNo, Aliyun BizId, Twilio MessageSid, SMTP Message-ID) */
   providerRef: string | null;
   /** `sent` = handed over; `delivered` only when the provider confirms delivery synchronously */
   status: 'sent' | 'delivered';
+  /** something that went wrong beside the message itself (e.g. the staff card of a WeCom task), kept on the row */
+  note?: { code: string; text: string };
 }
 
 /**
@@ -55,6 +91,10 @@ export class ProviderError extends Error {
     message: string,
     readonly code: string,
     readonly permanent: boolean,
+    /** how long to wait before trying again (a provider's rate-limit window); else the usual backoff */
+    readonly retryAfterMs?: number,
+    /** a permanent refusal that means "not sent, by the rules" rather than a failure (ends `suppressed`) */
+    readonly suppress?: boolean,
   ) {
     super(message);
     this.name = 'ProviderError';

@@ -78,6 +78,21 @@ const schema = z.object({
   INBOX_SWEEP_INTERVAL_SECONDS: intWithDefault(60, 1),
   INBOX_STALE_AFTER_SECONDS: intWithDefault(30, 0),
   JOB_ATTEMPTS: intWithDefault(6, 1, 50),
+  // Sending: per-provider rate limits (Bull limiter, shared by every worker) and WeCom task polling
+  SMS_SEND_RATE_PER_SECOND: intWithDefault(50, 1, 100_000),
+  EMAIL_SEND_RATE_PER_SECOND: intWithDefault(20, 1, 100_000),
+  // WeCom: ≤ 10 000 calls/min and 150 000/h per API per corp (doc 10785) → 2 500 sends/min keeps under both
+  WECOM_SEND_RATE_PER_MINUTE: intWithDefault(2500, 1, 10_000),
+  WECOM_FREQUENCY_BACKOFF_MS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^\s*\d+\s*,\s*\d+\s*$/, "must be '<minute window ms>,<hour window ms>', e.g. 60000,3600000")
+      .default('60000,3600000'),
+  ),
+  WECOM_POLL_INTERVAL_SECONDS: intWithDefault(300, 1, 86_400),
+  WECOM_POLL_MAX_AGE_HOURS: intWithDefault(72, 1, 720),
+  WECOM_CARD_URL: z.preprocess(emptyToUndefined, z.string().refine(isHttpUrl, 'must be an http(s) URL').default('https://work.weixin.qq.com/')),
   // Outreach: orders in, lifecycle thresholds (days)
   ORDERS_WEBHOOK_SECRET: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
   NEW_DAYS: intWithDefault(30, 1, 3650),
@@ -99,6 +114,18 @@ export interface WeComConfig {
   replayWindowSeconds: number;
 }
 
+export interface SendingConfig {
+  /** Bull limiter per send queue: at most `max` sends start per `duration` ms */
+  limits: { sms: { max: number; duration: number }; email: { max: number; duration: number }; wecom: { max: number; duration: number } };
+  /** how long a WeCom 45009 blocks an API: [minute window, hour window] in ms */
+  wecomFrequencyWindowsMs: [number, number];
+  /** how often the mass-task outcomes are polled, and for how long after the send */
+  wecomPollIntervalSeconds: number;
+  wecomPollMaxAgeHours: number;
+  /** link on the staff cards (`{customerId}` is replaced) */
+  wecomCardUrl: string;
+}
+
 export interface Config {
   port: number;
   databaseUrl: string;
@@ -109,6 +136,7 @@ export interface Config {
   storeTimezone: string;
   wecom: WeComConfig;
   inbox: { sweepIntervalSeconds: number; staleAfterSeconds: number; jobAttempts: number };
+  sending: SendingConfig;
   sms: SmsConfig;
   email: EmailConfig;
   /** POST /webhooks/orders: HMAC secret (null = that webhook answers 404) */
@@ -193,6 +221,17 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
       sweepIntervalSeconds: e.INBOX_SWEEP_INTERVAL_SECONDS,
       staleAfterSeconds: e.INBOX_STALE_AFTER_SECONDS,
       jobAttempts: e.JOB_ATTEMPTS,
+    },
+    sending: {
+      limits: {
+        sms: { max: e.SMS_SEND_RATE_PER_SECOND, duration: 1000 },
+        email: { max: e.EMAIL_SEND_RATE_PER_SECOND, duration: 1000 },
+        wecom: { max: e.WECOM_SEND_RATE_PER_MINUTE, duration: 60_000 },
+      },
+      wecomFrequencyWindowsMs: e.WECOM_FREQUENCY_BACKOFF_MS.split(',').map((n) => Number(n.trim())) as [number, number],
+      wecomPollIntervalSeconds: e.WECOM_POLL_INTERVAL_SECONDS,
+      wecomPollMaxAgeHours: e.WECOM_POLL_MAX_AGE_HOURS,
+      wecomCardUrl: e.WECOM_CARD_URL,
     },
     sms,
     email,

@@ -8,6 +8,7 @@ export const DELIVERY_STATUSES: DeliveryStatus[] = ['queued', 'sent', 'delivered
 @Index('idx_delivery_customer', ['customerId', 'id'])
 @Index('idx_delivery_status', ['status', 'channel', 'id'])
 @Index('idx_delivery_provider_ref', ['provider', 'providerRef'])
+@Index('idx_delivery_customer_counted', ['customerId', 'countedAt'])
 export class Delivery {
   @PrimaryGeneratedColumn({ type: 'bigint', unsigned: true })
   id!: string;
@@ -63,6 +64,18 @@ export class Delivery {
   /** who asked for it: an admin/staff name, or the campaign */
   @Column({ name: 'requested_by', type: 'varchar', length: 64, nullable: true })
   requestedBy!: string | null;
+
+  /** not sent before this instant (a send due in quiet hours waits for the next window) */
+  @Column({ name: 'not_before', type: 'datetime', precision: 3, nullable: true })
+  notBefore!: Date | null;
+
+  /** when an automated message passed the contact policy; the per-customer caps count these */
+  @Column({ name: 'counted_at', type: 'datetime', precision: 3, nullable: true })
+  countedAt!: Date | null;
+
+  /** WeCom: the staff member who sends it (add_msg_template sender) or who is told (app message) */
+  @Column({ name: 'staff_user_id', type: 'varchar', length: 64, nullable: true })
+  staffUserId!: string | null;
 
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;

@@ -17,10 +17,11 @@ export async function sweepInbox(ctx: AppContext, batch = 1000): Promise<number>
     afterId = ids[ids.length - 1];
     if (ids.length < batch) break;
   }
-  // deliveries still queued whose send job was lost (Redis flushed); a job still waiting is not doubled
+  // deliveries still queued whose send job was lost (Redis flushed); a job still waiting is not doubled.
+  // One waiting out quiet hours has its delayed job: it is looked at again once its not_before has passed.
   const queued: { id: string }[] = await ctx.db.query(
-    `SELECT id FROM delivery WHERE status = 'queued' AND updated_at < ? ORDER BY id LIMIT ?`,
-    [olderThan, batch],
+    `SELECT id FROM delivery WHERE status = 'queued' AND updated_at < ? AND (not_before IS NULL OR not_before <= ?) ORDER BY id LIMIT ?`,
+    [olderThan, ctx.now(), batch],
   );
   for (const { id } of queued) await ctx.enqueueSend(String(id));
   if (total || queued.length) ctx.log.info({ requeuedEvents: total, requeuedDeliveries: queued.length }, 'inbox sweep re-enqueued unprocessed work');

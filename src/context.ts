@@ -6,13 +6,15 @@ import type { ChannelAdapter, SendChannel } from '../channels/channel';
 import { createEmailAdapter } from '../channels/email';
 import { createSmsAdapter } from '../channels/sms';
 import { WeComApi, type TokenStore } from '../channels/wecom/api';
+import { WeComAdapter } from '../channels/wecom/wecom.adapter';
 import { MicroBatcher } from './batcher';
 import { createDataSource } from './db';
 import type { Domain } from './domain';
 import { Inbox } from './inbox';
 import { createLogger, type Logger } from './logger';
 import { createMetrics, type Metrics } from './metrics';
-import { createQueues, createRedis, type Queues } from './queues';
+import { WECOM_WELCOME } from './contact-policy';
+import { createQueues, createRedis, SEND_CHANNELS, type Queues } from './queues';
 
 export interface AppContext {
   config: Config;
@@ -29,8 +31,10 @@ export interface AppContext {
   enqueueInbound(eventId: string): Promise<void>;
   /** Outbound adapters by channel (null = that channel's sending is off). */
   adapters: Record<SendChannel, ChannelAdapter | null>;
-  /** Hands a delivery to the send queue (job id = `delivery:<id>`). */
+  /** Hands a delivery to its channel's send queue (job id = `delivery:<id>`; not before its not_before). */
   enqueueSend(deliveryId: string, delayMs?: number): Promise<void>;
+  /** The same for many deliveries whose channel the caller knows (one Redis round trip per queue). */
+  enqueueDeliveries(items: { id: string; channel: SendChannel; provider?: string; delayMs?: number }[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,12 +53,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const db = createDataSource(config.databaseUrl, opts.poolSize);
   await db.initialize();
   const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 }, (err) => log.warn({ err: err.message }, 'redis connection error'));
-  const queues = createQueues(config.redisUrl, { prefix: opts.queuePrefix, lockMs: opts.queueLockMs });
+  const queues = createQueues(config.redisUrl, { prefix: opts.queuePrefix, lockMs: opts.queueLockMs, limits: config.sending.limits });
   const inbox = new Inbox(db);
   const wecom = config.wecom.corpId
     ? new WeComApi(
-        { apiBase: config.wecom.apiBase, corpId: config.wecom.corpId, store: redis as unknown as TokenStore },
-        { contact: config.wecom.contactSecret, agent: config.wecom.agentSecret, kf: config.wecom.kfSecret },
+        { apiBase: config.wecom.apiBase, corpId: config.wecom.corpId, store: redis as unknown as TokenStore, frequencyWindowsMs: config.sending.wecomFrequencyWindowsMs },
+        { contact: config.wecom.contactSecret, agent: config.wecom.agentSecret, kf: config.wecom.kfSecret, agentId: config.wecom.agentId },
       )
     : null;
   const metrics = createMetrics(() => inbox.lag(now()));
@@ -72,21 +76,34 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     },
     { maxBatch: 500, maxInFlight: 2 },
   );
-  const domain: Domain = { db, wecom, log, now, lifecycle: config.lifecycle };
-  const adapters = { sms: createSmsAdapter(config.sms), email: createEmailAdapter(config.email) } as Record<SendChannel, ChannelAdapter | null>;
-  const enqueueSend = async (deliveryId: string, delayMs = 0) => {
-    await queues.send.add(
-      { deliveryId },
-      {
-        jobId: `delivery:${deliveryId}`,
-        attempts: config.inbox.jobAttempts,
-        backoff: { type: 'jittered', delay: 5000 },
-        delay: delayMs,
-        removeOnComplete: true,
-        removeOnFail: true,
-      },
-    );
+  const adapters: Record<SendChannel, ChannelAdapter | null> = {
+    sms: createSmsAdapter(config.sms),
+    email: createEmailAdapter(config.email),
+    wecom: wecom ? (new WeComAdapter(wecom) as ChannelAdapter) : null,
   };
+  const sendJob = (deliveryId: string, delayMs: number, provider?: string) => ({
+    jobId: `delivery:${deliveryId}`,
+    attempts: config.inbox.jobAttempts,
+    backoff: { type: 'send', delay: 5000 },
+    delay: Math.max(0, Math.round(delayMs)),
+    // a welcome code lives 20 s: it goes ahead of everything waiting in the WeCom queue
+    ...(provider === WECOM_WELCOME ? { priority: 1 } : {}),
+    removeOnComplete: true,
+    removeOnFail: true,
+  });
+  const enqueueDeliveries = async (items: { id: string; channel: SendChannel; provider?: string; delayMs?: number }[]) => {
+    for (const channel of SEND_CHANNELS) {
+      const mine = items.filter((i) => i.channel === channel);
+      if (mine.length) await queues.send[channel].addBulk(mine.map((i) => ({ data: { deliveryId: i.id }, opts: sendJob(i.id, i.delayMs ?? 0, i.provider) })));
+    }
+  };
+  const enqueueSend = async (deliveryId: string, delayMs = 0) => {
+    const [row]: { channel: SendChannel; provider: string; not_before: Date | null }[] = await db.query(`SELECT channel, provider, not_before FROM delivery WHERE id = ?`, [deliveryId]);
+    if (!row || !SEND_CHANNELS.includes(row.channel)) return;
+    const wait = row.not_before ? new Date(row.not_before).getTime() - now().getTime() : 0;
+    await queues.send[row.channel].add({ deliveryId }, sendJob(deliveryId, Math.max(delayMs, wait), row.provider));
+  };
+  const domain: Domain = { db, wecom, log, now, lifecycle: config.lifecycle, outbound: { enqueueSend } };
   return {
     config,
     db,
@@ -101,6 +118,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     enqueueInbound: (id) => enqueuer.submit(id),
     adapters,
     enqueueSend,
+    enqueueDeliveries,
     async close() {
       await queues.close();
       await Promise.race([redis.quit().catch(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())]);

@@ -1,14 +1,16 @@
 // Delivery rows: one per outbound message, unique by idempotency key, moving
-// queued → sent → delivered | failed | suppressed. The send checks consent again at send time.
+// queued → sent → delivered | failed | suppressed. The send applies the contact policy
+// (src/contact-policy.ts: consent, quiet hours, caps, WeCom's limits) at send time, under the customer's row lock.
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ChannelAdapter, InboundStatusItem, OutboundMessage, SendChannel } from '../channels/channel';
 import { ProviderError } from '../channels/channel';
 import type { DeliveryStatus } from '../entities';
-import { isOptedOut } from './consent';
+import { checkPolicy, POLICY_EXEMPT_PURPOSES, WECOM_MASS, WECOM_WELCOME } from './contact-policy';
 import { touchCustomer } from './customers';
 import { BadRequest, decodeCursor, encodeCursor, iso } from './paging';
 import { appendTimeline } from './timeline';
+import { inTransaction } from './tx';
 
 export interface DeliveryContent {
   text: string;
@@ -20,6 +22,14 @@ export interface DeliveryContent {
   unsubscribeUrl?: string;
   inReplyTo?: string;
   references?: string[];
+  /** WeCom task: why we are writing, for the staff member's card ("今天是王哥的生日 · 已为他准备 20 元券") */
+  staffNote?: string;
+  /** WeCom welcome: the add event's WelcomeCode */
+  welcomeCode?: string;
+  /** WeCom app message to staff: the card (the text above is what the timeline shows) */
+  card?: { title: string; description: string; url?: string };
+  /** WeCom attachments (image/link/miniprogram…), as the API takes them */
+  attachments?: Record<string, unknown>[];
 }
 
 export interface NewDelivery {
@@ -34,15 +44,22 @@ export interface NewDelivery {
   requestedBy?: string | null;
   /** domain for our email Message-IDs */
   messageIdDomain?: string;
+  /** WeCom: the staff member who sends it (routeDelivery's staffUserId) or, for app messages, who gets it */
+  staffUserId?: string | null;
+  /** not before this instant (e.g. the campaign's send time) */
+  notBefore?: Date | null;
 }
 
 /** Creates the row (and its timeline line) unless the idempotency key exists; returns its id either way. */
 export async function createDelivery(em: EntityManager, d: NewDelivery, now: Date): Promise<{ id: string; created: boolean }> {
   const messageId = d.channel === 'email' ? `<${randomUUID()}@${d.messageIdDomain ?? 'touchpoint.invalid'}>` : null;
   const res = await em.query(
-    `INSERT INTO delivery (customer_id, channel, provider, purpose, marketing, idempotency_key, status, to_address, content, message_id, requested_by, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id`,
-    [d.customerId, d.channel, d.provider, d.purpose, d.marketing, d.idempotencyKey, d.toAddress, JSON.stringify(d.content), messageId, d.requestedBy ?? null, now, now],
+    `INSERT INTO delivery (customer_id, channel, provider, purpose, marketing, idempotency_key, status, to_address, content, message_id, requested_by, staff_user_id, not_before, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id`,
+    [
+      d.customerId, d.channel, d.provider, d.purpose, d.marketing, d.idempotencyKey, d.toAddress, JSON.stringify(d.content), messageId,
+      d.requestedBy ?? null, d.staffUserId ?? null, d.notBefore ?? null, now, now,
+    ],
   );
   if (Number(res.insertId) > 0) {
     const id = String(res.insertId);
@@ -63,7 +80,9 @@ export async function createDelivery(em: EntityManager, d: NewDelivery, now: Dat
     );
     return { id, created: true };
   }
-  const [row] = await em.query(`SELECT id FROM delivery WHERE idempotency_key = ?`, [d.idempotencyKey]);
+  // a locking read: the row may have been committed by another transaction after this one's snapshot
+  // was taken (REPEATABLE READ), which a plain SELECT would not see; the upsert above already holds its lock
+  const [row] = await em.query(`SELECT id FROM delivery WHERE idempotency_key = ? FOR UPDATE`, [d.idempotencyKey]);
   return { id: String(row.id), created: false };
 }
 
@@ -79,14 +98,28 @@ export interface DeliveryRow {
   content: DeliveryContent | string;
   message_id: string | null;
   attempts: number;
+  staff_user_id?: string | null;
+  not_before?: Date | string | null;
+  counted_at?: Date | string | null;
 }
 
 function content(row: DeliveryRow): DeliveryContent {
   return typeof row.content === 'string' ? JSON.parse(row.content) : row.content;
 }
 
-export function toOutbound(row: DeliveryRow): OutboundMessage {
+/** What the WeCom staff card needs beside the row (see wecomCardContext). */
+export interface WeComCardContext {
+  /** how the sender knows the customer: their remark, else the customer's name */
+  customerName: string | null;
+  /** link on the card; `{customerId}` is replaced */
+  url: string;
+  /** the store-local date for the card's first line */
+  localDate: string;
+}
+
+export function toOutbound(row: DeliveryRow, wecom?: WeComCardContext): OutboundMessage {
   const c = content(row);
+  if (row.channel === 'wecom') return toWeComOutbound(row, c, wecom);
   if (row.channel === 'sms') {
     return { kind: 'sms', to: row.to_address, templateId: c.templateId ?? '', signName: c.signName ?? '', params: c.params ?? [], text: c.text, marketing: Boolean(Number(row.marketing)), reference: String(row.id) };
   }
@@ -105,56 +138,184 @@ export function toOutbound(row: DeliveryRow): OutboundMessage {
   };
 }
 
-export type SendOutcome = 'sent' | 'delivered' | 'suppressed' | 'failed' | 'skipped' | 'retry';
+const PURPOSE_NOTE: Record<string, (name: string) => string> = {
+  birthday: (n) => `今天是${n}的生日`,
+  reorder: (n) => `${n}常买的商品该补货了`,
+  winback: (n) => `${n}有一阵子没来了`,
+  welcome: (n) => `${n}刚加了你`,
+};
+
+function toWeComOutbound(row: DeliveryRow, c: DeliveryContent, ctx?: WeComCardContext): OutboundMessage {
+  const reference = String(row.id);
+  if (row.provider === WECOM_WELCOME) return { kind: 'wecom_welcome', welcomeCode: c.welcomeCode ?? '', text: c.text, attachments: c.attachments, reference };
+  const url = (ctx?.url ?? 'https://work.weixin.qq.com/').replace('{customerId}', String(row.customer_id));
+  if (row.provider === WECOM_MASS) {
+    const name = ctx?.customerName || '客户';
+    const why = c.staffNote || (PURPOSE_NOTE[row.purpose] ?? ((n: string) => `给${n}的「${row.purpose}」消息`))(name);
+    return {
+      kind: 'wecom_mass',
+      externalUserId: row.to_address,
+      sender: row.staff_user_id ?? '',
+      text: c.text,
+      attachments: c.attachments,
+      staffCard: {
+        title: `客户群发待你确认：${name}`.slice(0, 128),
+        description: cardDescription([ctx?.localDate ?? '', why, `请在企业微信「客户联系 → 群发助手」确认发送给${name}`]),
+        url,
+      },
+      reference,
+    };
+  }
+  // an app message to staff (alerts): to_address holds the member's userid
+  return {
+    kind: 'wecom_app',
+    toStaff: [row.to_address],
+    title: (c.card?.title ?? c.subject ?? c.text.split('\n')[0]).slice(0, 128),
+    description: c.card?.description ?? cardDescription(c.text.split('\n')),
+    url: c.card?.url ?? url,
+    reference,
+  };
+}
+
+/** A text card's description: gray first line, then normal lines, HTML-escaped, within WeCom's 512 bytes. */
+export function cardDescription(lines: string[]): string {
+  const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  let out = '';
+  lines.filter((l) => l !== '').forEach((line, i) => {
+    const div = `<div class="${i === 0 ? 'gray' : 'normal'}">${esc(line)}</div>`;
+    if (Buffer.byteLength(out + div) <= 512) out += div;
+  });
+  return out;
+}
+
+export type SendOutcome = 'sent' | 'delivered' | 'suppressed' | 'failed' | 'skipped' | 'retry' | 'waiting';
+
+/** What one send attempt came to; `waitUntil` when the policy made it wait (quiet hours). */
+export interface SendReport {
+  outcome: SendOutcome;
+  waitUntil?: Date;
+}
 
 /** What the send job needs; `final` says no Bull retry is left after this attempt. */
 export interface SendDeps {
   db: DataSource;
   adapters: Partial<Record<SendChannel, ChannelAdapter | null>>;
   now(): Date;
+  /** STORE_TIMEZONE (quiet hours, the per-day cap); default Asia/Shanghai */
+  timeZone?: string;
+  /** the link on WeCom staff cards; `{customerId}` is replaced */
+  wecomCardUrl?: string;
 }
 
 /**
- * Sends one queued delivery: consent (checked now, not at enqueue) → adapter → row updated.
- * A transient provider error leaves it queued and throws, so the job retries with backoff;
- * a permanent one (or the last attempt) marks it failed.
+ * Sends one queued delivery: the contact policy (checked now, under the customer's row lock) →
+ * adapter → row updated. A transient provider error leaves it queued and throws, so the job retries
+ * with backoff; a permanent one (or the last attempt) marks it failed. A send due in quiet hours
+ * answers `waiting` with the instant to try again.
  */
 export async function sendDelivery(deps: SendDeps, deliveryId: string, final: boolean): Promise<SendOutcome> {
-  const [row]: DeliveryRow[] = await deps.db.query(`SELECT * FROM delivery WHERE id = ?`, [deliveryId]);
-  if (!row || row.status !== 'queued') return 'skipped';
-  if (row.purpose !== 'transactional' && (await isOptedOut(deps.db, row.customer_id, row.channel))) {
-    await finish(deps, row.id, 'suppressed', { code: 'opted_out', text: `the customer opted out of ${row.channel}` });
-    return 'suppressed';
-  }
+  return (await deliver(deps, deliveryId, final)).outcome;
+}
+
+export async function deliver(deps: SendDeps, deliveryId: string, final: boolean): Promise<SendReport> {
+  const timeZone = deps.timeZone ?? 'Asia/Shanghai';
+  // the policy and the pass it records happen under the customer's row lock: a second send for the
+  // same customer waits here and then counts this one
+  const verdict = await inTransaction(deps.db, async (em) => {
+    const [row]: (DeliveryRow & { locked: string })[] = await em.query(
+      `SELECT d.*, c.id AS locked FROM delivery d JOIN customer c ON c.id = d.customer_id WHERE d.id = ? FOR UPDATE`,
+      [deliveryId],
+    );
+    if (!row || row.status !== 'queued') return { row: null } as const;
+    const now = deps.now();
+    const decision = await checkPolicy(em, row, now, { timeZone });
+    if ('skip' in decision) {
+      await finish(em, now, row.id, 'suppressed', { code: decision.skip, text: SKIP_TEXT[decision.skip] ?? decision.skip });
+      return { row, outcome: 'suppressed' as const };
+    }
+    if ('wait' in decision) {
+      await em.query(`UPDATE delivery SET not_before = ?, updated_at = ? WHERE id = ?`, [decision.wait, now, row.id]);
+      return { row, outcome: 'waiting' as const, waitUntil: decision.wait };
+    }
+    const counted = !POLICY_EXEMPT_PURPOSES.has(row.purpose);
+    await em.query(`UPDATE delivery SET attempts = attempts + 1, counted_at = IF(?, ?, counted_at), updated_at = ? WHERE id = ?`, [counted, now, now, row.id]);
+    return { row, outcome: 'send' as const };
+  });
+  if (!verdict.row) return { outcome: 'skipped' };
+  if (verdict.outcome !== 'send') return { outcome: verdict.outcome, waitUntil: 'waitUntil' in verdict ? verdict.waitUntil : undefined };
+  const row = verdict.row;
+
   const adapter = deps.adapters[row.channel];
   if (!adapter) {
-    await finish(deps, row.id, 'failed', { code: 'channel_off', text: `${row.channel} sending is not configured` });
-    return 'failed';
+    await finish(deps.db, deps.now(), row.id, 'failed', { code: 'channel_off', text: `${row.channel} sending is not configured` });
+    return { outcome: 'failed' };
   }
-  await deps.db.query(`UPDATE delivery SET attempts = attempts + 1, updated_at = ? WHERE id = ?`, [deps.now(), row.id]);
+  let wecomCtx: WeComCardContext | undefined;
+  if (row.channel === 'wecom' && row.provider === WECOM_MASS) {
+    const prepared = await prepareWeComMass(deps, row, timeZone);
+    if ('skip' in prepared) {
+      await finish(deps.db, deps.now(), row.id, 'suppressed', prepared.skip);
+      return { outcome: 'suppressed' };
+    }
+    wecomCtx = prepared;
+  }
   try {
-    const result = await adapter.send(toOutbound(row));
+    const result = await adapter.send(toOutbound(row, wecomCtx));
     const now = deps.now();
     await deps.db.query(
       `UPDATE delivery SET status = IF(status = 'queued', ?, status), provider_ref = COALESCE(?, provider_ref), sent_at = ?,
-         delivered_at = IF(? = 'delivered', ?, delivered_at), error_code = NULL, error_text = NULL, updated_at = ? WHERE id = ?`,
-      [result.status, result.providerRef, now, result.status, now, now, row.id],
+         delivered_at = IF(? = 'delivered', ?, delivered_at), error_code = ?, error_text = ?, updated_at = ? WHERE id = ?`,
+      [result.status, result.providerRef, now, result.status, now, result.note?.code ?? null, result.note?.text ?? null, now, row.id],
     );
-    return result.status;
+    return { outcome: result.status };
   } catch (err) {
     const pe = err instanceof ProviderError ? err : new ProviderError((err as Error).message ?? String(err), 'error', false);
     if (pe.permanent || final) {
-      await finish(deps, row.id, 'failed', { code: pe.code, text: pe.message });
-      return 'failed';
+      const status = pe.permanent && pe.suppress ? 'suppressed' : 'failed';
+      await finish(deps.db, deps.now(), row.id, status, { code: pe.code, text: pe.message });
+      return { outcome: status };
     }
     await deps.db.query(`UPDATE delivery SET error_code = ?, error_text = ?, updated_at = ? WHERE id = ?`, [pe.code.slice(0, 64), pe.message.slice(0, 2000), deps.now(), row.id]);
     throw pe;
   }
 }
 
-async function finish(deps: SendDeps, id: string, status: 'failed' | 'suppressed', error: { code: string; text: string }): Promise<void> {
-  const now = deps.now();
-  await deps.db.query(
+const SKIP_TEXT: Record<string, string> = {
+  opted_out: 'the customer opted out of this channel',
+  in_conversation: 'the customer messaged us recently: a person is talking to them',
+  cap_per_day: 'the customer already got the most automated messages allowed today',
+  cap_per_30_days: 'the customer already got the most automated messages allowed in 30 days',
+  wecom_mass_daily: 'WeCom allows one mass message per customer a day',
+  kf_window_closed: 'WeChat customer service replies only within 48 h of the customer’s last message',
+  kf_reply_limit: 'WeChat customer service allows 5 replies after the customer’s last message',
+};
+
+/**
+ * A WeCom task goes out through a staff member the customer still has: the row's sender while that
+ * relation is active, else the owner of the newest active follow; none left → suppressed.
+ */
+async function prepareWeComMass(deps: SendDeps, row: DeliveryRow, timeZone: string): Promise<WeComCardContext | { skip: { code: string; text: string } }> {
+  const follows: { staff_user_id: string; remark: string | null; name: string | null }[] = await deps.db.query(
+    `SELECT f.staff_user_id, f.remark, c.name FROM customer c JOIN customer_follow f ON f.customer_id = c.id AND f.status = 'active'
+      WHERE c.id = ? ORDER BY (f.staff_user_id = ?) DESC, COALESCE(f.added_at, f.updated_at) DESC, f.id DESC LIMIT 1`,
+    [row.customer_id, row.staff_user_id ?? ''],
+  );
+  const f = follows[0];
+  if (!f) return { skip: { code: 'no_wecom_relation', text: 'the customer has no active WeCom contact among our staff any more' } };
+  if (f.staff_user_id !== row.staff_user_id) {
+    await deps.db.query(`UPDATE delivery SET staff_user_id = ? WHERE id = ?`, [f.staff_user_id, row.id]);
+    row.staff_user_id = f.staff_user_id;
+  }
+  const at = deps.now();
+  return {
+    customerName: f.remark || f.name,
+    url: deps.wecomCardUrl ?? 'https://work.weixin.qq.com/',
+    localDate: new Intl.DateTimeFormat('zh-CN', { timeZone, month: 'long', day: 'numeric', weekday: 'short' }).format(at),
+  };
+}
+
+async function finish(db: DataSource | EntityManager, now: Date, id: string, status: 'failed' | 'suppressed', error: { code: string; text: string }): Promise<void> {
+  await db.query(
     `UPDATE delivery SET status = ?, error_code = ?, error_text = ?, failed_at = IF(? = 'failed', ?, failed_at), updated_at = ? WHERE id = ? AND status = 'queued'`,
     [status, error.code.slice(0, 64), error.text.slice(0, 2000), status, now, now, id],
   );

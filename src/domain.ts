@@ -11,6 +11,13 @@ export interface Domain {
   now(): Date;
   /** lifecycle stage thresholds (config.lifecycle) */
   lifecycle: LifecycleThresholds;
+  /** handing work to the senders (absent where nothing may be sent, e.g. some tests and tools) */
+  outbound?: OutboundHooks;
+}
+
+export interface OutboundHooks {
+  /** a delivery row committed: send it (its channel's queue, job id `delivery:<id>`) */
+  enqueueSend(deliveryId: string, delayMs?: number): Promise<void>;
 }
 
 /** A failure that retrying cannot fix: the event is marked failed at once. */

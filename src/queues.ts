@@ -2,6 +2,7 @@
 // one shared command client, one shared subscriber, and one blocking client per queue.
 import Queue from 'bull';
 import Redis, { type RedisOptions } from 'ioredis';
+import type { SendChannel } from '../channels/channel';
 
 export interface InboundJobData {
   eventId: string;
@@ -11,14 +12,31 @@ export interface SendJobData {
   deliveryId: string;
 }
 
+/** The periodic pull of WeCom mass-task outcomes (get_groupmsg_send_result). */
+export type WecomPollJobData = Record<string, never>;
+
+/** Per provider: at most `max` jobs start per `duration` ms (Bull's limiter, shared by every worker). */
+export interface RateLimit {
+  max: number;
+  duration: number;
+}
+
+export const SEND_CHANNELS: SendChannel[] = ['sms', 'email', 'wecom'];
+
 export interface Queues {
   inbound: Queue.Queue<InboundJobData>;
-  send: Queue.Queue<SendJobData>;
+  /** one send queue per channel, each rate-limited for its provider */
+  send: Record<SendChannel, Queue.Queue<SendJobData>>;
+  wecomPoll: Queue.Queue<WecomPollJobData>;
   all: Queue.Queue[];
   close(): Promise<void>;
 }
 
-export const QUEUE_NAMES = { inbound: 'inbound', send: 'send' } as const;
+export const QUEUE_NAMES = {
+  inbound: 'inbound',
+  send: { sms: 'send-sms', email: 'send-email', wecom: 'send-wecom' } as Record<SendChannel, string>,
+  wecomPoll: 'wecom-poll',
+} as const;
 
 /**
  * A Redis connection whose errors are reported through `onError` (at most once per 10 s) instead
@@ -36,11 +54,13 @@ export function createRedis(redisUrl: string, extra: RedisOptions = {}, onError?
 }
 
 /** `lockMs`: how long a job's lock lives without renewal; a worker that died mid-job has its job retried after it (Bull's stalled check). */
-export function createQueues(redisUrl: string, opts: { prefix?: string; lockMs?: number } = {}): Queues {
+export function createQueues(redisUrl: string, opts: { prefix?: string; lockMs?: number; limits?: Partial<Record<SendChannel, RateLimit>> } = {}): Queues {
   const connections: Redis[] = [];
   const blocking: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: false };
   const shared = { client: createRedis(redisUrl, blocking), subscriber: createRedis(redisUrl, blocking) };
   connections.push(shared.client, shared.subscriber);
+  // every queue listens on the two shared connections
+  for (const c of [shared.client, shared.subscriber]) c.setMaxListeners(64);
   const createClient = (type: 'client' | 'subscriber' | 'bclient'): Redis => {
     if (type === 'client') return shared.client;
     if (type === 'subscriber') return shared.subscriber;
@@ -48,22 +68,28 @@ export function createQueues(redisUrl: string, opts: { prefix?: string; lockMs?:
     connections.push(c);
     return c;
   };
-  const make = <T>(name: string) =>
+  const make = <T>(name: string, limiter?: RateLimit) =>
     new Queue<T>(name, {
       prefix: opts.prefix ?? 'touchpoint',
       createClient,
+      ...(limiter ? { limiter } : {}),
       settings: {
         ...(opts.lockMs ? { lockDuration: opts.lockMs, lockRenewTime: Math.floor(opts.lockMs / 2), stalledInterval: opts.lockMs } : {}),
         // exponential backoff with ±50% jitter, so retries of a burst do not arrive together
-        backoffStrategies: { jittered: (attemptsMade: number, err: Error, options?: { delay?: number }) => jitteredBackoff(attemptsMade, options?.delay ?? 2000) },
+        backoffStrategies: {
+          jittered: (attemptsMade: number, err: Error, options?: { delay?: number }) => jitteredBackoff(attemptsMade, options?.delay ?? 2000),
+          send: (attemptsMade: number, err: Error, options?: { delay?: number }) => sendBackoff(attemptsMade, err, options?.delay ?? 5000),
+        },
       },
     });
   const inbound = make<InboundJobData>(QUEUE_NAMES.inbound);
-  const send = make<SendJobData>(QUEUE_NAMES.send);
-  const all = [inbound, send] as Queue.Queue[];
+  const send = Object.fromEntries(SEND_CHANNELS.map((ch) => [ch, make<SendJobData>(QUEUE_NAMES.send[ch], opts.limits?.[ch])])) as Record<SendChannel, Queue.Queue<SendJobData>>;
+  const wecomPoll = make<WecomPollJobData>(QUEUE_NAMES.wecomPoll);
+  const all = [inbound, ...SEND_CHANNELS.map((ch) => send[ch]), wecomPoll] as Queue.Queue[];
   return {
     inbound,
     send,
+    wecomPoll,
     all,
     async close() {
       // a queue waits for a Redis that may never answer again: give it 5 s, then cut the connections
@@ -78,4 +104,15 @@ export function createQueues(redisUrl: string, opts: { prefix?: string; lockMs?:
 export function jitteredBackoff(attemptsMade: number, baseMs: number): number {
   const exp = baseMs * 2 ** Math.max(0, attemptsMade - 1);
   return Math.round(Math.min(exp, 3_600_000) * (0.5 + Math.random()));
+}
+
+/**
+ * A send's retry delay: a provider's rate-limit window when it named one (WeCom 45009: the rest of
+ * the minute or hour, plus up to 10% jitter), no retry for a permanent error, else exponential with jitter.
+ */
+export function sendBackoff(attemptsMade: number, err: Error, baseMs: number): number {
+  const e = err as Error & { retryAfterMs?: number; permanent?: boolean };
+  if (e?.permanent) return -1;
+  if (typeof e?.retryAfterMs === 'number' && e.retryAfterMs > 0) return Math.round(e.retryAfterMs * (1 + Math.random() * 0.1));
+  return jitteredBackoff(attemptsMade, baseMs);
 }

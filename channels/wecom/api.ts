@@ -17,6 +17,12 @@ export interface WeComApiOptions {
   timeoutMs?: number;
   /** how long a caller waits for another process's refresh before trying itself */
   lockWaitMs?: number;
+  /**
+   * 45009 (frequency limit) blocks an API for the rest of its window: a minute, or an hour when the
+   * minute was not the problem. Every process then stops calling that API until the window is over
+   * (default [60 s, 1 h]).
+   */
+  frequencyWindowsMs?: [number, number];
 }
 
 export interface WeComEnvelope {
@@ -73,6 +79,45 @@ export interface KfMessage {
   [payload: string]: unknown;
 }
 
+/** externalcontact/add_msg_template (doc 92135): a mass-message task the sender confirms in WeCom. */
+export interface MsgTemplateRequest {
+  chat_type?: 'single' | 'group';
+  external_userid: string[];
+  sender: string;
+  text?: { content: string };
+  attachments?: Record<string, unknown>[];
+}
+
+export interface MsgTemplateResult extends WeComEnvelope {
+  /** external_userids WeCom refused (no relation with the sender, …) */
+  fail_list?: string[];
+  msgid: string;
+}
+
+/** get_groupmsg_send_result status: 0 not sent yet, 1 sent, 2 not a contact (any more), 3 already got a mass message today. */
+export interface GroupMsgSendItem {
+  external_userid?: string;
+  chat_id?: string;
+  userid: string;
+  status: 0 | 1 | 2 | 3;
+  send_time?: number;
+}
+
+/** message/send (doc 90236) text card to members of our app. */
+export interface AppTextCard {
+  touser: string[];
+  title: string;
+  description: string;
+  url: string;
+  btntxt?: string;
+}
+
+export interface AppMessageResult extends WeComEnvelope {
+  invaliduser?: string;
+  unlicenseduser?: string;
+  msgid?: string;
+}
+
 export interface KfSyncResult extends WeComEnvelope {
   next_cursor?: string;
   has_more?: number;
@@ -83,6 +128,8 @@ const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis
 const DELETE_IF_EQUAL = RELEASE_LOCK;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const FREQUENCY_LIMIT = 45009;
 
 /** gettoken answers that mean the corp id or secret is wrong (40013 invalid corpid, 40001 invalid secret). */
 const BAD_CREDENTIALS = new Set([40001, 40013]);
@@ -105,15 +152,43 @@ export class WeComClient {
 
   /** GET or POST `/cgi-bin/<path>` with the access token; throws WeComApiError on errcode ≠ 0. */
   async call<T extends WeComEnvelope>(path: string, body?: unknown, query: Record<string, string> = {}): Promise<T> {
+    await this.checkNotBlocked(path);
     let token = await this.accessToken();
     try {
       return await this.request<T>(path, { ...query, access_token: token }, body);
     } catch (err) {
+      if (err instanceof WeComApiError && err.code === FREQUENCY_LIMIT) throw await this.block(path, err);
       if (!(err instanceof WeComApiError) || !err.isTokenError) throw err;
       await this.opts.store.eval(DELETE_IF_EQUAL, 1, this.tokenKey, token);
       token = await this.accessToken();
       return this.request<T>(path, { ...query, access_token: token }, body);
     }
+  }
+
+  private blockedKey = (path: string) => `wecom:blocked:${this.opts.corpId}:${path}`;
+
+  /** Refuses at once, without asking WeCom, while a 45009 window for `path` is still open. */
+  private async checkNotBlocked(path: string): Promise<void> {
+    const until = Number(await this.opts.store.get(this.blockedKey(path)));
+    const left = until - Date.now();
+    if (until && left > 0) {
+      throw new WeComApiError(FREQUENCY_LIMIT, `frequency limit (remembered; not calling WeCom until ${new Date(until).toISOString()})`, path, left);
+    }
+  }
+
+  /**
+   * Remembers a 45009 for every process: the API stays blocked for a minute; a second 45009 soon
+   * after the first block ended means the hourly window, so it is blocked for the hour.
+   */
+  private async block(path: string, err: WeComApiError): Promise<WeComApiError> {
+    const [minuteMs, hourMs] = this.opts.frequencyWindowsMs ?? [60_000, 3_600_000];
+    const strikeKey = `${this.blockedKey(path)}:strike`;
+    const repeated = (await this.opts.store.get(strikeKey)) !== null;
+    const windowMs = repeated ? hourMs : minuteMs;
+    const until = Date.now() + windowMs;
+    await this.opts.store.set(this.blockedKey(path), String(until), 'PX', windowMs);
+    await this.opts.store.set(strikeKey, '1', 'PX', windowMs + minuteMs);
+    return new WeComApiError(err.code, err.apiMessage, path, windowMs);
   }
 
   /** The cached token, or a fresh one fetched by exactly one process at a time. */
@@ -205,11 +280,19 @@ export class WeComApi {
   readonly contact: WeComClient | null;
   readonly agent: WeComClient | null;
   readonly kf: WeComClient | null;
+  /** the self-built app's AgentId (message/send names it) */
+  readonly agentId: string | null;
 
-  constructor(opts: WeComApiOptions, secrets: { contact: string | null; agent: string | null; kf: string | null }) {
+  constructor(opts: WeComApiOptions, secrets: { contact: string | null; agent: string | null; kf: string | null; agentId?: string | null }) {
     this.contact = secrets.contact ? new WeComClient(opts, secrets.contact) : null;
     this.agent = secrets.agent ? new WeComClient(opts, secrets.agent) : null;
     this.kf = secrets.kf ? new WeComClient(opts, secrets.kf) : null;
+    this.agentId = secrets.agentId ?? null;
+  }
+
+  /** true when app messages to staff can be sent (app secret and AgentId) */
+  get canMessageStaff(): boolean {
+    return this.agent !== null && this.agentId !== null;
   }
 
   private need(client: WeComClient | null, setting: string): WeComClient {
@@ -246,5 +329,49 @@ export class WeComApi {
   async kfSyncMsg(req: { cursor?: string; token?: string; open_kfid: string; limit?: number }): Promise<KfSyncResult> {
     const client = this.need(this.kf, 'WECOM_KF_SECRET (or WECOM_AGENT_SECRET)');
     return client.call<KfSyncResult>('kf/sync_msg', req);
+  }
+
+  /** externalcontact/add_msg_template: creates the task the sender confirms; one customer may get one mass message a day. */
+  async addMsgTemplate(req: MsgTemplateRequest): Promise<MsgTemplateResult> {
+    const client = this.need(this.contact, 'WECOM_CONTACT_SECRET');
+    return client.call<MsgTemplateResult>('externalcontact/add_msg_template', { chat_type: 'single', ...req });
+  }
+
+  /** externalcontact/get_groupmsg_send_result for one sender of a task, every page. */
+  async getGroupMsgSendResult(msgid: string, userid: string): Promise<GroupMsgSendItem[]> {
+    const client = this.need(this.contact, 'WECOM_CONTACT_SECRET');
+    const items: GroupMsgSendItem[] = [];
+    let cursor = '';
+    for (let page = 0; page < 1000; page++) {
+      const res = await client.call<WeComEnvelope & { send_list?: GroupMsgSendItem[]; next_cursor?: string }>('externalcontact/get_groupmsg_send_result', {
+        msgid,
+        userid,
+        limit: 1000,
+        ...(cursor ? { cursor } : {}),
+      });
+      items.push(...(res.send_list ?? []));
+      if (!res.next_cursor) break;
+      cursor = res.next_cursor;
+    }
+    return items;
+  }
+
+  /** externalcontact/send_welcome_msg: the code lives 20 s and works once (41051 used, 41050 expired). */
+  async sendWelcomeMsg(req: { welcome_code: string; text?: { content: string }; attachments?: Record<string, unknown>[] }): Promise<void> {
+    const client = this.need(this.contact, 'WECOM_CONTACT_SECRET');
+    await client.call('externalcontact/send_welcome_msg', req);
+  }
+
+  /** message/send as a text card from our app to staff members. */
+  async sendAppTextCard(card: AppTextCard): Promise<AppMessageResult> {
+    const client = this.need(this.agent, 'WECOM_AGENT_SECRET');
+    if (!this.agentId) throw new Error('WECOM_AGENT_ID is not configured');
+    return client.call<AppMessageResult>('message/send', {
+      touser: card.touser.join('|'),
+      msgtype: 'textcard',
+      agentid: Number(this.agentId),
+      textcard: { title: card.title, description: card.description, url: card.url, btntxt: card.btntxt ?? '详情' },
+      enable_duplicate_check: 0,
+    });
   }
 }

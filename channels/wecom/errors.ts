@@ -4,6 +4,8 @@ export class WeComApiError extends Error {
     readonly code: number,
     readonly apiMessage: string,
     readonly path: string,
+    /** for 45009: how long WeCom's window still blocks this API (ms) */
+    readonly retryAfterMs?: number,
   ) {
     super(`WeCom ${path} failed: errcode ${code} (${apiMessage})`);
     this.name = 'WeComApiError';
