@@ -1,8 +1,13 @@
 // /api/customers, /api/identities: auth (router-level) → validate → domain read → JSON.
 import type Router from '@koa/router';
 import type { AppContext } from '../src/context';
+import { applyCustomerEdit, IdentityTaken, parseCustomerEdit } from '../src/customer-edit';
+import { importCustomers } from '../src/customer-import';
 import { parseLimit } from '../src/paging';
 import { findCustomerIdByIdentity, getProfile, listCustomers, timelinePage } from '../src/profiles';
+import { inTransaction } from '../src/tx';
+import { readJson } from './body';
+import { csvUpload } from './csv-upload';
 import { fail } from './http-errors';
 
 const str = (v: unknown): string | undefined => (Array.isArray(v) ? v[0] : typeof v === 'string' ? v : undefined);
@@ -10,7 +15,33 @@ const str = (v: unknown): string | undefined => (Array.isArray(v) ? v[0] : typeo
 export function registerCustomerRoutes(router: Router, app: AppContext): void {
   router.get('/api/customers', async (ctx) => {
     const limit = parseLimit(str(ctx.query.limit));
-    ctx.body = await listCustomers(app.db, { q: str(ctx.query.q), tag: str(ctx.query.tag), limit, cursor: str(ctx.query.cursor) });
+    ctx.body = await listCustomers(app.db, {
+      q: str(ctx.query.q),
+      tag: str(ctx.query.tag),
+      stage: str(ctx.query.stage),
+      rfm: str(ctx.query.rfm),
+      limit,
+      cursor: str(ctx.query.cursor),
+    });
+  });
+
+  // CSV: name, phone, email, wecomExternalUserId, unionid, birthday, tags (;-separated) — src/customer-import.ts
+  router.post('/api/customers/import', async (ctx) => {
+    ctx.body = await importCustomers(app.domain, csvUpload(ctx));
+  });
+
+  // { actor, name?, birthday?, phone?, email?, notes? } → the updated profile
+  router.patch('/api/customers/:id', async (ctx) => {
+    if (!/^\d{1,20}$/.test(ctx.params.id)) return fail(ctx, 404, 'not_found', `no customer ${ctx.params.id}`);
+    const edit = parseCustomerEdit(await readJson(ctx, 64 * 1024));
+    try {
+      const outcome = await inTransaction(app.db, (em) => applyCustomerEdit(em, ctx.params.id, edit, app.now()));
+      if (outcome.status === 'not_found') return fail(ctx, 404, 'not_found', `no customer ${ctx.params.id}`);
+    } catch (err) {
+      if (err instanceof IdentityTaken) return fail(ctx, 409, 'identity_taken', err.message);
+      throw err;
+    }
+    ctx.body = await getProfile(app.db, ctx.params.id);
   });
 
   router.get('/api/customers/:id', async (ctx) => {

@@ -1,6 +1,6 @@
 // Reading customers for people: the profile, search, and the timeline, newest first.
 import type { DataSource } from 'typeorm';
-import { IDENTITY_CHANNELS, type IdentityChannel } from '../entities';
+import { IDENTITY_CHANNELS, LIFECYCLE_STAGES, type IdentityChannel, type LifecycleStage } from '../entities';
 import { normalizeEmail, normalizePhone } from './identity';
 import { BadRequest, decodeCursor, encodeCursor, iso } from './paging';
 
@@ -14,14 +14,33 @@ export interface Profile {
   identities: { channel: string; externalId: string }[];
   follows: { staffUserId: string; remark: string | null; state: string; addedAt: string | null; endedAt: string | null; endedBy: string | null }[];
   churnRisk: boolean;
-  stats: { firstSeenAt: string | null; lastInteractionAt: string | null };
+  notes: string | null;
+  lifecycleStage: LifecycleStage;
+  /** start of the current dormancy spell; null while active */
+  dormantSince: string | null;
+  /** 1–5 by quintile over customers with orders (nightly); null without orders or before the first run */
+  rfm: { r: number | null; f: number | null; m: number | null };
+  stats: {
+    firstSeenAt: string | null;
+    lastInteractionAt: string | null;
+    /** last message from the customer, any channel */
+    lastInboundAt: string | null;
+    lastOrderAt: string | null;
+    orderCount: number;
+    /** decimal string, e.g. '1234.50' */
+    totalSpent: string;
+  };
+  /** purchase rhythm: '' = all categories, then one per category */
+  rhythm: { category: string; orderCount: number; medianGapDays: number | null; expectedNextAt: string | null; lastOrderAt: string; lastProduct: string | null }[];
 }
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 export async function getProfile(db: DataSource, id: string): Promise<Profile | null> {
   if (!/^\d{1,20}$/.test(id)) return null;
   const [c] = await db.query(`SELECT * FROM customer WHERE id = ?`, [id]);
   if (!c) return null;
-  const [tags, identities, follows] = await Promise.all([
+  const [tags, identities, follows, rhythm] = await Promise.all([
     db.query(
       `SELECT t.name, t.group_name, MIN(ct.source) AS source FROM customer_tag ct JOIN tag t ON t.id = ct.tag_id
        WHERE ct.customer_id = ? AND t.deleted = 0 GROUP BY t.id, t.name, t.group_name ORDER BY t.group_name, t.name`,
@@ -29,6 +48,10 @@ export async function getProfile(db: DataSource, id: string): Promise<Profile | 
     ),
     db.query(`SELECT channel, external_id FROM customer_identity WHERE customer_id = ? ORDER BY id`, [id]),
     db.query(`SELECT staff_user_id, remark, status, added_at, ended_at, ended_by FROM customer_follow WHERE customer_id = ? ORDER BY id`, [id]),
+    db.query(
+      `SELECT category, order_count, median_gap_days, expected_next_at, last_order_at, last_product FROM customer_rhythm WHERE customer_id = ? ORDER BY category`,
+      [id],
+    ),
   ]);
   return {
     id: String(c.id),
@@ -47,7 +70,26 @@ export async function getProfile(db: DataSource, id: string): Promise<Profile | 
       endedBy: f.ended_by,
     })),
     churnRisk: Boolean(Number(c.churn_risk)),
-    stats: { firstSeenAt: iso(c.first_seen_at), lastInteractionAt: iso(c.last_interaction_at) },
+    notes: c.notes ?? null,
+    lifecycleStage: c.lifecycle_stage,
+    dormantSince: iso(c.dormant_since),
+    rfm: { r: num(c.rfm_r), f: num(c.rfm_f), m: num(c.rfm_m) },
+    stats: {
+      firstSeenAt: iso(c.first_seen_at),
+      lastInteractionAt: iso(c.last_interaction_at),
+      lastInboundAt: iso(c.last_inbound_at),
+      lastOrderAt: iso(c.last_order_at),
+      orderCount: Number(c.order_count),
+      totalSpent: String(c.total_spent),
+    },
+    rhythm: rhythm.map((r: Record<string, unknown>) => ({
+      category: r.category as string,
+      orderCount: Number(r.order_count),
+      medianGapDays: num(r.median_gap_days),
+      expectedNextAt: iso(r.expected_next_at as Date | null),
+      lastOrderAt: iso(r.last_order_at as Date)!,
+      lastProduct: (r.last_product as string) ?? null,
+    })),
   };
 }
 
@@ -82,12 +124,23 @@ export interface CustomerSummary {
   email: string | null;
   churnRisk: boolean;
   lastInteractionAt: string | null;
+  lifecycleStage: LifecycleStage;
+  rfm: { r: number | null; f: number | null; m: number | null };
+}
+
+/** `rfm=` filter: one score (`r5`, `f1`, `m3`) or all three (`555`, in R, F, M order). */
+export function parseRfmFilter(raw: string): { r?: number; f?: number; m?: number } {
+  const one = /^([rfmRFM])([1-5])$/.exec(raw);
+  if (one) return { [one[1].toLowerCase()]: Number(one[2]) };
+  const all = /^([1-5])([1-5])([1-5])$/.exec(raw);
+  if (all) return { r: Number(all[1]), f: Number(all[2]), m: Number(all[3]) };
+  throw new BadRequest('rfm', 'must be one score like r5, f1, m3, or all three in R, F, M order like 555');
 }
 
 /** Search by name / phone / email / external id, filter by tag name, newest customers first. */
 export async function listCustomers(
   db: DataSource,
-  q: { q?: string; tag?: string; limit: number; cursor?: string },
+  q: { q?: string; tag?: string; stage?: string; rfm?: string; limit: number; cursor?: string },
 ): Promise<{ items: CustomerSummary[]; nextCursor: string | null }> {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -105,12 +158,25 @@ export async function listCustomers(
     );
     params.push(`%${term.replace(/[\\%_]/g, (m) => `\\${m}`)}%`, ...exact);
   }
+  if (q.stage !== undefined) {
+    if (!(LIFECYCLE_STAGES as string[]).includes(q.stage)) throw new BadRequest('stage', `must be one of ${LIFECYCLE_STAGES.join(', ')}`);
+    where.push('c.lifecycle_stage = ?');
+    params.push(q.stage);
+  }
+  if (q.rfm !== undefined) {
+    const scores = parseRfmFilter(q.rfm);
+    for (const k of ['r', 'f', 'm'] as const) {
+      if (scores[k] === undefined) continue;
+      where.push(`c.rfm_${k} = ?`);
+      params.push(scores[k]);
+    }
+  }
   if (q.tag) {
     where.push(`c.id IN (SELECT ct.customer_id FROM customer_tag ct JOIN tag t ON t.id = ct.tag_id WHERE t.name = ? AND t.deleted = 0)`);
     params.push(q.tag);
   }
   const rows = await db.query(
-    `SELECT c.id, c.name, c.phone, c.email, c.churn_risk, c.last_interaction_at FROM customer c
+    `SELECT c.id, c.name, c.phone, c.email, c.churn_risk, c.last_interaction_at, c.lifecycle_stage, c.rfm_r, c.rfm_f, c.rfm_m FROM customer c
      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY c.id DESC LIMIT ?`,
     [...params, q.limit + 1],
   );
@@ -123,6 +189,8 @@ export async function listCustomers(
       email: (r.email as string) ?? null,
       churnRisk: Boolean(Number(r.churn_risk)),
       lastInteractionAt: iso(r.last_interaction_at as Date | null),
+      lifecycleStage: r.lifecycle_stage as LifecycleStage,
+      rfm: { r: num(r.rfm_r), f: num(r.rfm_f), m: num(r.rfm_m) },
     })),
     nextCursor: rows.length > q.limit ? encodeCursor([String(page[page.length - 1].id)]) : null,
   };

@@ -39,3 +39,26 @@ export async function markWecomTagsDeleted(em: EntityManager, by: { tagId?: stri
     : await em.query(`UPDATE tag SET deleted = 1, updated_at = ? WHERE source = 'wecom' AND wecom_group_id = ?`, [now, by.groupId]);
   return Number(res.affectedRows ?? 0);
 }
+
+/**
+ * Our own tag (source 'manual', e.g. from a customer import) by name. Its wecom_id is
+ * `manual:<name>` — never a WeCom id — so the unique key makes concurrent imports share one row.
+ */
+export async function upsertManualTag(em: EntityManager, name: string, now: Date): Promise<string> {
+  const res = await em.query(
+    `INSERT INTO tag (source, wecom_id, name, group_name, wecom_group_id, deleted, updated_at) VALUES ('manual', ?, ?, NULL, NULL, 0, ?)
+     ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), deleted = 0, updated_at = VALUES(updated_at)`,
+    [`manual:${name}`, name, now],
+  );
+  return String(res.insertId);
+}
+
+/** Adds manual tags to a customer (kept apart from WeCom's per-staff tags: staff_user_id ''). */
+export async function addManualTags(em: EntityManager, customerId: string, tagIds: string[], now: Date): Promise<void> {
+  if (!tagIds.length) return;
+  await em.query(
+    `INSERT INTO customer_tag (customer_id, tag_id, staff_user_id, source, created_at) VALUES ${tagIds.map(() => "(?, ?, '', 'manual', ?)").join(',')}
+     ON DUPLICATE KEY UPDATE source = source`,
+    tagIds.flatMap((id) => [customerId, id, now]),
+  );
+}

@@ -157,7 +157,16 @@ describe('admin API', () => {
       const body = await h.getJson('/api/customers');
       expect(body.items.map((i: any) => i.id)).toEqual([ids.pct, ids.fang, ids.lei, ids.ming]);
       expect(body.nextCursor).toBeNull();
-      expect(body.items[3]).toEqual({ id: ids.ming, name: '王小明', phone: '+8613800138000', email: null, churnRisk: false, lastInteractionAt: null });
+      expect(body.items[3]).toEqual({
+        id: ids.ming,
+        name: '王小明',
+        phone: '+8613800138000',
+        email: null,
+        churnRisk: false,
+        lastInteractionAt: null,
+        lifecycleStage: 'new',
+        rfm: { r: null, f: null, m: null },
+      });
     });
 
     it('finds by part of a Chinese name', async () => {
