@@ -57,6 +57,8 @@ const schema = z.object({
     emptyToUndefined,
     z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
   ),
+  // Outreach: the store's name as campaign messages say it ({{store}})
+  STORE_NAME: z.preprocess(emptyToUndefined, z.string().trim().min(1).max(64, 'must be at most 64 characters').default('本店')),
   WECOM_CORP_ID: optionalString,
   WECOM_TOKEN: optionalString,
   WECOM_ENCODING_AES_KEY: z.preprocess(
@@ -134,6 +136,8 @@ export interface Config {
   role: Role;
   logLevel: string;
   storeTimezone: string;
+  /** the store's name in campaign messages ({{store}}) */
+  storeName: string;
   wecom: WeComConfig;
   inbox: { sweepIntervalSeconds: number; staleAfterSeconds: number; jobAttempts: number };
   sending: SendingConfig;
@@ -205,6 +209,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     role: e.ROLE,
     logLevel: e.LOG_LEVEL,
     storeTimezone: e.STORE_TIMEZONE,
+    storeName: e.STORE_NAME,
     wecom: {
       enabled: wecomEnabled,
       corpId: e.WECOM_CORP_ID ?? '',

@@ -2,6 +2,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { adminAuth } from '../handlers/admin-auth';
+import { registerCampaignRoutes } from '../handlers/campaigns.handler';
 import { registerCustomerRoutes } from '../handlers/customers.handler';
 import { registerEmailWebhooks } from '../handlers/email-webhooks.handler';
 import { registerEventRoutes } from '../handlers/events.handler';
@@ -39,6 +40,7 @@ export function createApp(app: AppContext): Koa {
   registerCustomerRoutes(router, app);
   registerEventRoutes(router, app);
   registerMessageRoutes(router, app);
+  registerCampaignRoutes(router, app);
   koa.use(router.routes());
   koa.use(router.allowedMethods());
   return koa;

@@ -23,11 +23,21 @@ export interface RateLimit {
 
 export const SEND_CHANNELS: SendChannel[] = ['sms', 'email', 'wecom'];
 
+/** One campaign's daily sweep (a repeatable job per campaign kind, at its sendAt in STORE_TIMEZONE). */
+export interface CampaignSweepJobData {
+  kind: 'birthday' | 'reorder' | 'winback';
+}
+
+/** The nightly lifecycle and RFM recompute (a repeatable job at 03:00 STORE_TIMEZONE). */
+export type LifecycleJobData = Record<string, never>;
+
 export interface Queues {
   inbound: Queue.Queue<InboundJobData>;
   /** one send queue per channel, each rate-limited for its provider */
   send: Record<SendChannel, Queue.Queue<SendJobData>>;
   wecomPoll: Queue.Queue<WecomPollJobData>;
+  lifecycle: Queue.Queue<LifecycleJobData>;
+  campaigns: Queue.Queue<CampaignSweepJobData>;
   all: Queue.Queue[];
   close(): Promise<void>;
 }
@@ -36,6 +46,8 @@ export const QUEUE_NAMES = {
   inbound: 'inbound',
   send: { sms: 'send-sms', email: 'send-email', wecom: 'send-wecom' } as Record<SendChannel, string>,
   wecomPoll: 'wecom-poll',
+  lifecycle: 'lifecycle',
+  campaigns: 'campaigns',
 } as const;
 
 /**
@@ -85,11 +97,15 @@ export function createQueues(redisUrl: string, opts: { prefix?: string; lockMs?:
   const inbound = make<InboundJobData>(QUEUE_NAMES.inbound);
   const send = Object.fromEntries(SEND_CHANNELS.map((ch) => [ch, make<SendJobData>(QUEUE_NAMES.send[ch], opts.limits?.[ch])])) as Record<SendChannel, Queue.Queue<SendJobData>>;
   const wecomPoll = make<WecomPollJobData>(QUEUE_NAMES.wecomPoll);
-  const all = [inbound, ...SEND_CHANNELS.map((ch) => send[ch]), wecomPoll] as Queue.Queue[];
+  const lifecycle = make<LifecycleJobData>(QUEUE_NAMES.lifecycle);
+  const campaigns = make<CampaignSweepJobData>(QUEUE_NAMES.campaigns);
+  const all = [inbound, ...SEND_CHANNELS.map((ch) => send[ch]), wecomPoll, lifecycle, campaigns] as Queue.Queue[];
   return {
     inbound,
     send,
     wecomPoll,
+    lifecycle,
+    campaigns,
     all,
     async close() {
       // a queue waits for a Redis that may never answer again: give it 5 s, then cut the connections
