@@ -103,7 +103,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const wait = row.not_before ? new Date(row.not_before).getTime() - now().getTime() : 0;
     await queues.send[row.channel].add({ deliveryId }, sendJob(deliveryId, Math.max(delayMs, wait), row.provider));
   };
-  const domain: Domain = { db, wecom, log, now, lifecycle: config.lifecycle, outbound: { enqueueSend } };
+  const domain: Domain = { db, wecom, log, now, lifecycle: config.lifecycle, outbound: { enqueueSend, timeZone: config.storeTimezone } };
   return {
     config,
     db,

@@ -48,6 +48,8 @@ export interface NewDelivery {
   staffUserId?: string | null;
   /** not before this instant (e.g. the campaign's send time) */
   notBefore?: Date | null;
+  /** false for a message to staff about the customer (not to them): no line on the customer's timeline */
+  onTimeline?: boolean;
 }
 
 /** Creates the row (and its timeline line) unless the idempotency key exists; returns its id either way. */
@@ -63,6 +65,7 @@ export async function createDelivery(em: EntityManager, d: NewDelivery, now: Dat
   );
   if (Number(res.insertId) > 0) {
     const id = String(res.insertId);
+    if (d.onTimeline === false) return { id, created: true };
     await appendTimeline(
       em,
       {

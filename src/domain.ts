@@ -18,6 +18,8 @@ export interface Domain {
 export interface OutboundHooks {
   /** a delivery row committed: send it (its channel's queue, job id `delivery:<id>`) */
   enqueueSend(deliveryId: string, delayMs?: number): Promise<void>;
+  /** STORE_TIMEZONE, for times written into messages */
+  timeZone: string;
 }
 
 /** A failure that retrying cannot fix: the event is marked failed at once. */

@@ -2,6 +2,7 @@
 import { registerInboundEventJob } from '../jobs/inbound-event.job';
 import { startInboxSweep } from '../jobs/inbox-sweep.job';
 import { registerSendDeliveryJob } from '../jobs/send-delivery.job';
+import { registerWecomPollJob } from '../jobs/wecom-poll.job';
 import type { AppContext } from './context';
 
 export interface Worker {
@@ -11,6 +12,7 @@ export interface Worker {
 export function startWorker(app: AppContext, opts: { concurrency?: number; sweep?: boolean } = {}): Worker {
   registerInboundEventJob(app, opts.concurrency ?? 8);
   registerSendDeliveryJob(app, opts.concurrency ?? 8);
+  registerWecomPollJob(app);
   const stopSweep = opts.sweep === false ? () => {} : startInboxSweep(app);
   return {
     async stop() {

@@ -5,6 +5,7 @@ import { text, type XmlObject } from '../../channels/wecom/xml';
 import { resolveCustomer, setChurnRisk, touchCustomer } from '../customers';
 import { PermanentError, type Domain } from '../domain';
 import { endFollow } from '../follows';
+import { createRemovalAlert } from '../staff-alerts';
 import { ensureStaff } from '../staff';
 import { appendTimeline } from '../timeline';
 import { inTransaction } from '../tx';
@@ -20,7 +21,9 @@ export async function externalContactRemoved(d: Domain, ev: InboundEvent, msg: X
   const byTransfer = text(msg, 'Source') === 'DELETE_BY_TRANSFER';
   const at = occurredAt(msg, ev);
 
-  await inTransaction(d.db, async (em) => {
+  // the staff member the customer removed is told (an app message), when our app can message staff
+  const alertStaff = byCustomer && d.outbound && d.wecom?.canMessageStaff;
+  const alertId = await inTransaction(d.db, async (em) => {
     const now = d.now();
     const { customerId } = await resolveCustomer(em, [{ channel: 'wecom', externalId: externalUserId }], at, now);
     await ensureStaff(em, [staffUserId], now);
@@ -47,5 +50,7 @@ export async function externalContactRemoved(d: Domain, ev: InboundEvent, msg: X
       now,
     );
     await touchCustomer(em, customerId, at, false);
+    return alertStaff ? createRemovalAlert(em, { eventId: ev.id, customerId, staffUserId, at, timeZone: d.outbound!.timeZone }, now) : null;
   });
+  if (alertId) await d.outbound!.enqueueSend(alertId);
 }

@@ -1,9 +1,24 @@
 // A local stand-in for qyapi.weixin.qq.com that answers as the documented API does: gettoken
 // per secret, 40001 for a bad secret, 42001/40014 for expired/unknown tokens, errcode envelopes,
-// externalcontact/get (84061 for an unknown contact), get_corp_tag_list and kf/sync_msg with cursors.
+// externalcontact/get (84061 for an unknown contact), get_corp_tag_list and kf/sync_msg with cursors;
+// outbound: externalcontact/add_msg_template (a task the sender confirms: `confirmTask`), get_groupmsg_send_result,
+// send_welcome_msg (a WelcomeCode works once within 20 s: 41051 used, 41050 expired) and message/send text
+// cards to members, each only with the secret WeCom wants for it (48002 otherwise).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CorpTagGroup, ExternalContact, FollowUser, KfMessage } from '../../channels/wecom/api';
+
+/** One add_msg_template task, as WeCom keeps it. */
+export interface FakeTask {
+  msgid: string;
+  sender: string;
+  externalUserIds: string[];
+  text: string | null;
+  attachments: unknown[];
+  createdAt: number;
+  /** per customer: 0 not sent yet, 1 sent, 2 not a contact, 3 already got a mass message that day */
+  results: Map<string, { status: 0 | 1 | 2 | 3; sendTime?: number }>;
+}
 
 export interface FakeWeCom {
   base: string;
@@ -25,6 +40,20 @@ export interface FakeWeCom {
   failHttpNext(path: string, status: number, body: string, n?: number): void;
   /** hold calls to `path` until release() */
   hold(path: string): { release(): void };
+  /** the app's AgentId message/send must name */
+  agentId: string;
+  /** add_msg_template tasks by msgid */
+  tasks: Map<string, FakeTask>;
+  /** the sender confirms the task in WeCom: each customer gets it (status 1) unless they already got a mass message that day (3), or `statuses` says otherwise */
+  confirmTask(msgid: string, statuses?: Record<string, 0 | 1 | 2 | 3>): void;
+  /** message/send calls that were accepted */
+  appMessages: { touser: string[]; msgtype: string; agentid: number; textcard?: { title: string; description: string; url: string; btntxt?: string } }[];
+  /** a WelcomeCode as an add_external_contact event carries it (valid 20 s from now, once) */
+  issueWelcomeCode(code?: string): string;
+  /** send_welcome_msg calls that were accepted */
+  welcomes: { code: string; text: string | null; at: number }[];
+  /** the fake's clock (ms) for welcome-code expiry; tests may move it */
+  clock: () => number;
   close(): Promise<void>;
 }
 
@@ -35,6 +64,17 @@ export async function startFakeWeCom(corpId = 'wwcorp0001', secrets = ['contact-
   const httpFailures = new Map<string, { status: number; body: string; n: number }>();
   const holds = new Map<string, Promise<void>>();
   let tokenSeq = 0;
+  let msgSeq = 0;
+  let codeSeq = 0;
+  /** which secret each token was issued for */
+  const tokenSecret = new Map<string, string>();
+  const welcomeCodes = new Map<string, { issuedAt: number; used: boolean }>();
+  /** customer → the China-calendar days they received a mass message */
+  const massDays = new Map<string, Set<string>>();
+  const chinaDay = (ms: number) => new Date(ms + 8 * 3600_000).toISOString().slice(0, 10);
+  /** APIs that only the 客户联系 secret may call, and those only our app's secret may */
+  const CONTACT_ONLY = new Set(['externalcontact/add_msg_template', 'externalcontact/get_groupmsg_send_result', 'externalcontact/send_welcome_msg']);
+  const AGENT_ONLY = new Set(['message/send']);
 
   const fake: FakeWeCom = {
     base: '',
@@ -66,6 +106,29 @@ export async function startFakeWeCom(corpId = 'wwcorp0001', secrets = ['contact-
         },
       };
     },
+    agentId: '1000002',
+    tasks: new Map(),
+    confirmTask(msgid, statuses = {}) {
+      const task = fake.tasks.get(msgid);
+      if (!task) throw new Error(`no task ${msgid}`);
+      const now = fake.clock();
+      for (const ext of task.externalUserIds) {
+        const r = task.results.get(ext)!;
+        if (r.status !== 0) continue;
+        const days = massDays.get(ext) ?? new Set<string>();
+        const status = statuses[ext] ?? (days.has(chinaDay(now)) ? 3 : 1);
+        task.results.set(ext, status === 1 ? { status, sendTime: Math.floor(now / 1000) } : { status });
+        if (status === 1) massDays.set(ext, days.add(chinaDay(now)));
+      }
+    },
+    appMessages: [],
+    issueWelcomeCode(code) {
+      const c = code ?? `WELCOME${++codeSeq}${Math.random().toString(36).slice(2, 8).toUpperCase()}`;
+      welcomeCodes.set(c, { issuedAt: fake.clock(), used: false });
+      return c;
+    },
+    welcomes: [],
+    clock: () => Date.now(),
     close: () => new Promise((r) => server.close(() => r())),
   };
 
@@ -102,6 +165,7 @@ export async function startFakeWeCom(corpId = 'wwcorp0001', secrets = ['contact-
       if (!fake.secrets.has(query.corpsecret)) return send({ errcode: 40001, errmsg: 'invalid credential' });
       const token = `tok-${++tokenSeq}-${query.corpsecret.slice(0, 4)}`;
       valid.add(token);
+      tokenSecret.set(token, query.corpsecret);
       fake.tokensIssued++;
       return send({ access_token: token, expires_in: 7200 });
     }
@@ -113,6 +177,10 @@ export async function startFakeWeCom(corpId = 'wwcorp0001', secrets = ['contact-
     if (failure && failure.n > 0) {
       failure.n--;
       return send(failure.envelope);
+    }
+    const secret = tokenSecret.get(token) ?? '';
+    if ((CONTACT_ONLY.has(path) && secret !== 'contact-secret') || (AGENT_ONLY.has(path) && secret !== 'agent-secret')) {
+      return send({ errcode: 48002, errmsg: 'api forbidden' });
     }
 
     switch (path) {
@@ -139,6 +207,58 @@ export async function startFakeWeCom(corpId = 'wwcorp0001', secrets = ['contact-
         const page = all.slice(start, start + limit);
         const next = start + page.length;
         return send({ next_cursor: `c${next}`, has_more: next < all.length ? 1 : 0, msg_list: page });
+      }
+      case 'externalcontact/add_msg_template': {
+        const sender = body.sender as string | undefined;
+        const ext = body.external_userid as unknown;
+        const text = (body.text as { content?: string } | undefined)?.content ?? null;
+        const attachments = (body.attachments as unknown[] | undefined) ?? [];
+        if ((body.chat_type ?? 'single') !== 'single') return send({ errcode: 40058, errmsg: 'only single chats here' });
+        if (!sender) return send({ errcode: 40003, errmsg: 'invalid userid' });
+        if (!Array.isArray(ext) || ext.length === 0 || ext.length > 10_000) return send({ errcode: 40058, errmsg: 'invalid external_userid' });
+        if (!text && !attachments.length) return send({ errcode: 40058, errmsg: 'text or attachments required' });
+        if (text !== null && Buffer.byteLength(text) > 4000) return send({ errcode: 40058, errmsg: 'text too long' });
+        // only customers who still have the sender as a contact can get the sender's mass message
+        const failList = ext.filter((e: string) => !fake.contacts.get(e)?.follow_user.some((f) => f.userid === sender));
+        const ok = ext.filter((e: string) => !failList.includes(e));
+        const msgid = `msgGAAAA${++msgSeq}`;
+        if (ok.length) {
+          fake.tasks.set(msgid, { msgid, sender, externalUserIds: ok, text, attachments, createdAt: fake.clock(), results: new Map(ok.map((e: string) => [e, { status: 0 as const }])) });
+        }
+        return send({ fail_list: failList, msgid });
+      }
+      case 'externalcontact/get_groupmsg_send_result': {
+        const task = fake.tasks.get(String(body.msgid ?? ''));
+        if (!task) return send({ errcode: 40058, errmsg: 'invalid msgid' });
+        const rows = task.sender === body.userid ? [...task.results.entries()] : [];
+        const start = body.cursor ? Number(body.cursor) : 0;
+        const limit = Math.min(Number(body.limit ?? 500), 1000);
+        const page = rows.slice(start, start + limit);
+        const next = start + page.length < rows.length ? String(start + page.length) : '';
+        return send({
+          send_list: page.map(([external_userid, r]) => ({ external_userid, userid: task.sender, status: r.status, ...(r.sendTime ? { send_time: r.sendTime } : {}) })),
+          next_cursor: next,
+        });
+      }
+      case 'externalcontact/send_welcome_msg': {
+        const code = String(body.welcome_code ?? '');
+        const entry = welcomeCodes.get(code);
+        if (!entry || entry.used) return send({ errcode: 41051, errmsg: 'externalcontact welcome code already used' });
+        if (fake.clock() - entry.issuedAt > 20_000) return send({ errcode: 41050, errmsg: 'externalcontact welcome code expired' });
+        const text = (body.text as { content?: string } | undefined)?.content ?? null;
+        if (text !== null && Buffer.byteLength(text) > 4000) return send({ errcode: 40058, errmsg: 'text too long' });
+        entry.used = true;
+        fake.welcomes.push({ code, text, at: fake.clock() });
+        return send({});
+      }
+      case 'message/send': {
+        if (String(body.agentid) !== fake.agentId) return send({ errcode: 40056, errmsg: 'invalid agentid' });
+        const touser = String(body.touser ?? '').split('|').filter(Boolean);
+        if (!touser.length) return send({ errcode: 40003, errmsg: 'invalid userid' });
+        const card = body.textcard as { title?: string; description?: string; url?: string; btntxt?: string } | undefined;
+        if (body.msgtype === 'textcard' && (!card?.title || !card.description || !card.url)) return send({ errcode: 41016, errmsg: 'missing title, description or url' });
+        fake.appMessages.push({ touser, msgtype: String(body.msgtype), agentid: Number(body.agentid), textcard: card as { title: string; description: string; url: string } | undefined });
+        return send({ invaliduser: '', invalidparty: '', invalidtag: '', msgid: `app${++msgSeq}` });
       }
       default:
         res.writeHead(404);
