@@ -10,6 +10,10 @@ import { registerHealthRoutes } from '../handlers/health.handler';
 import { HttpError } from '../handlers/body';
 import { fail } from '../handlers/http-errors';
 import { registerMessageRoutes } from '../handlers/messages.handler';
+import { registerOrderRoutes } from '../handlers/orders.handler';
+import { registerPolicyRoutes } from '../handlers/policy.handler';
+import { queueBoard } from '../handlers/queue-board.handler';
+import { registerOrdersWebhook } from '../handlers/orders-webhook.handler';
 import { registerSmsWebhooks } from '../handlers/sms-webhooks.handler';
 import { registerUnsubscribe } from '../handlers/unsubscribe.handler';
 import { registerWeComCallback } from '../handlers/wecom-callback.handler';
@@ -30,16 +34,21 @@ export function createApp(app: AppContext): Koa {
     }
   });
 
+  koa.use(queueBoard(app));
+
   const router = new Router();
   registerHealthRoutes(router, app);
   registerWeComCallback(router, app);
   registerSmsWebhooks(router, app);
   registerEmailWebhooks(router, app);
   registerUnsubscribe(router, app);
+  registerOrdersWebhook(router, app);
   router.use('/api', adminAuth(app.config.adminToken));
   registerCustomerRoutes(router, app);
   registerEventRoutes(router, app);
   registerMessageRoutes(router, app);
+  registerPolicyRoutes(router, app);
+  registerOrderRoutes(router, app);
   registerCampaignRoutes(router, app);
   koa.use(router.routes());
   koa.use(router.allowedMethods());

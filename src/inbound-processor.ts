@@ -5,6 +5,7 @@ import type { InboundItem } from '../channels/channel';
 import type { Domain } from './domain';
 import { processInboundItem } from './inbound-message';
 import type { Inbox } from './inbox';
+import { processOrderEvent } from './orders';
 
 export type ProcessOutcome = 'processed' | 'already-processed' | 'missing' | 'ignored';
 
@@ -26,6 +27,9 @@ export async function processInboundEvent(d: Domain, inbox: Inbox, eventId: stri
     case 'sms':
     case 'email':
       await processInboundItem(d, ev, ev.payload as unknown as InboundItem);
+      break;
+    case 'shop':
+      await processOrderEvent(d, ev);
       break;
     default:
       outcome = 'ignored';

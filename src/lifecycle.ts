@@ -135,10 +135,20 @@ export async function runNightlyLifecycle(db: DataSource, now: Date, t: Lifecycl
 }
 
 /**
- * RFM scores 1–5 by quintile (NTILE(5)) over the customers with orders: recency by last order (most
- * recent = 5), frequency by order count, monetary by total spent. Customers with equal values share
- * the lower quintile of their group (NTILE alone would split a tie across two scores by id).
- * Computed into a temporary table, then written in id-range chunks, only where a score changed.
+ * The quintile (1–5) NTILE(5) would give the row at 1-based position `pos` of `n` rows: the first
+ * n mod 5 buckets hold one row more. Fed with RANK() (the position of the first of equal values),
+ * equal values share the lowest quintile their group touches.
+ */
+const quintileOf = (pos: string) =>
+  `(CASE WHEN ${pos} <= (n MOD 5) * (n DIV 5 + 1) THEN CEIL(${pos} / (n DIV 5 + 1))
+     ELSE (n MOD 5) + CEIL((${pos} - (n MOD 5) * (n DIV 5 + 1)) / NULLIF(n DIV 5, 0)) END)`;
+
+/**
+ * RFM scores 1–5 by quintile over the customers with orders: recency by last order (most recent =
+ * 5), frequency by order count, monetary by total spent. Customers with equal values share the lower
+ * quintile of their group (NTILE alone would split a tie across two scores by id). One sort per
+ * dimension (RANK), computed into a temporary table, then written in id-range chunks, only where a
+ * score changed. (MIN(NTILE) OVER (PARTITION BY value) says the same but is quadratic per group on MariaDB.)
  */
 export async function recomputeRfm(db: DataSource, chunk = 5000): Promise<number> {
   const runner = db.createQueryRunner();
@@ -147,14 +157,15 @@ export async function recomputeRfm(db: DataSource, chunk = 5000): Promise<number
     await runner.query(`DROP TEMPORARY TABLE IF EXISTS tmp_rfm`);
     await runner.query(`CREATE TEMPORARY TABLE tmp_rfm (id bigint unsigned NOT NULL PRIMARY KEY, r tinyint NOT NULL, f tinyint NOT NULL, m tinyint NOT NULL) ENGINE=InnoDB`);
     await runner.query(`INSERT INTO tmp_rfm (id, r, f, m)
-      SELECT id, MIN(nr) OVER (PARTITION BY last_order_at), MIN(nf) OVER (PARTITION BY order_count), MIN(nm) OVER (PARTITION BY total_spent)
+      SELECT id, ${quintileOf('rr')}, ${quintileOf('rf')}, ${quintileOf('rm')}
       FROM (
-        SELECT id, last_order_at, order_count, total_spent,
-          NTILE(5) OVER (ORDER BY last_order_at, id) AS nr,
-          NTILE(5) OVER (ORDER BY order_count, id) AS nf,
-          NTILE(5) OVER (ORDER BY total_spent, id) AS nm
+        SELECT id,
+          RANK() OVER (ORDER BY last_order_at) AS rr,
+          RANK() OVER (ORDER BY order_count) AS rf,
+          RANK() OVER (ORDER BY total_spent) AS rm,
+          COUNT(*) OVER () AS n
         FROM customer WHERE order_count > 0
-      ) q`);
+      ) ranked`);
     const [{ n, maxId }] = await runner.query(`SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS maxId FROM tmp_rfm`);
     for (let from = 0n, max = BigInt(maxId); from <= max && max > 0n; from += BigInt(chunk)) {
       await runner.query(

@@ -1,6 +1,7 @@
 // The worker role: Bull processors plus the inbox recovery sweep.
 import { registerInboundEventJob } from '../jobs/inbound-event.job';
 import { startInboxSweep } from '../jobs/inbox-sweep.job';
+import { registerLifecycleNightlyJob } from '../jobs/lifecycle-nightly.job';
 import { registerSendDeliveryJob } from '../jobs/send-delivery.job';
 import { registerWecomPollJob } from '../jobs/wecom-poll.job';
 import type { AppContext } from './context';
@@ -12,6 +13,7 @@ export interface Worker {
 export function startWorker(app: AppContext, opts: { concurrency?: number; sweep?: boolean } = {}): Worker {
   registerInboundEventJob(app, opts.concurrency ?? 8);
   registerSendDeliveryJob(app, opts.concurrency ?? 8);
+  registerLifecycleNightlyJob(app).catch((err) => app.log.error({ err }, 'could not schedule the nightly lifecycle job'));
   registerWecomPollJob(app);
   const stopSweep = opts.sweep === false ? () => {} : startInboxSweep(app);
   return {
