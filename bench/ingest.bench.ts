@@ -7,7 +7,8 @@
 // BENCH_CONNECTIONS (64), BENCH_N pre-generated callbacks (default 9,000 per second of run),
 // BENCH_PROFILE=1 runs the service under `node --cpu-prof` into bench/out/ and prints a summary,
 // BENCH_SKIP_BUILD=1 uses the existing dist/, BENCH_ONLY=service|bare runs one side,
-// BENCH_WAIT_QUIET=seconds waits up to that long for the rest of the machine to go idle first.
+// BENCH_WAIT_QUIET=seconds waits up to that long for the rest of the machine to go idle first,
+// BENCH_NODE_FLAGS adds node flags for the service (e.g. --max-semi-space-size=32).
 //
 // Layout: this process generates load (autocannon); the service (compiled, ROLE=web) and the bare
 // Koa endpoint each run in their own child process; MariaDB and Redis are the machine's own.
@@ -423,7 +424,7 @@ async function checkQueue(): Promise<string> {
 
 async function benchService(calls: Sealed[], cpuTargets: Record<string, number[]>): Promise<RunResult> {
   const port = await freePort();
-  const nodeArgs = ['--enable-source-maps'];
+  const nodeArgs = ['--enable-source-maps', ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
   const profileName = `service-${STAMP}.cpuprofile`;
   if (PROFILE) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', OUT, '--cpu-prof-name', profileName);
   const child = startChild('service', [...nodeArgs, path.join(ROOT, 'dist', 'src', 'main.js')], {
