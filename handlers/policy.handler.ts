@@ -1,0 +1,26 @@
+// /api/policy: the one contact policy (quiet hours, caps, conversation pause) — auth (router-level) →
+// validate (400 naming the field) → store → the policy as now in force.
+import type Router from '@koa/router';
+import type { AppContext } from '../src/context';
+import { getPolicy, parsePolicy, PolicyValidationError, savePolicy } from '../src/contact-policy';
+import { BadRequest } from '../src/paging';
+import { readJson } from './body';
+
+export function registerPolicyRoutes(router: Router, app: AppContext): void {
+  router.get('/api/policy', async (ctx) => {
+    ctx.body = await getPolicy(app.db);
+  });
+
+  router.put('/api/policy', async (ctx) => {
+    const body = await readJson(ctx, 16 * 1024);
+    let policy;
+    try {
+      policy = parsePolicy(body);
+    } catch (err) {
+      if (err instanceof PolicyValidationError) throw new BadRequest(err.field, err.message);
+      throw err;
+    }
+    const actor = (ctx.get('x-actor') || 'admin').slice(0, 64);
+    ctx.body = await savePolicy(app.db, policy, actor, app.now());
+  });
+}
