@@ -11,6 +11,8 @@ import { HttpError } from '../handlers/body';
 import { fail } from '../handlers/http-errors';
 import { registerMessageRoutes } from '../handlers/messages.handler';
 import { registerOrderRoutes } from '../handlers/orders.handler';
+import { registerPolicyRoutes } from '../handlers/policy.handler';
+import { queueBoard } from '../handlers/queue-board.handler';
 import { registerOrdersWebhook } from '../handlers/orders-webhook.handler';
 import { registerSmsWebhooks } from '../handlers/sms-webhooks.handler';
 import { registerUnsubscribe } from '../handlers/unsubscribe.handler';
@@ -32,6 +34,8 @@ export function createApp(app: AppContext): Koa {
     }
   });
 
+  koa.use(queueBoard(app));
+
   const router = new Router();
   registerHealthRoutes(router, app);
   registerWeComCallback(router, app);
@@ -43,6 +47,7 @@ export function createApp(app: AppContext): Koa {
   registerCustomerRoutes(router, app);
   registerEventRoutes(router, app);
   registerMessageRoutes(router, app);
+  registerPolicyRoutes(router, app);
   registerOrderRoutes(router, app);
   registerCampaignRoutes(router, app);
   koa.use(router.routes());
