@@ -282,7 +282,12 @@ export async function storeOrder(
   return { status: 'created', customerId, id, coupon };
 }
 
-/** Order stats, rhythm and lifecycle of these customers, from their orders as they now stand. */
+/**
+ * Order stats, rhythm and lifecycle of these customers, from their orders as they now stand —
+ * including orders other transactions committed after this one began: every read here is a
+ * locking read (the UPDATE's derived table, and LOCK IN SHARE MODE for the rhythm), never this
+ * transaction's older snapshot.
+ */
 export async function refreshAfterOrders(em: EntityManager, customerIds: string[], now: Date, t: LifecycleThresholds): Promise<void> {
   const ids = [...new Set(customerIds)];
   if (!ids.length) return;
@@ -366,7 +371,8 @@ export async function refreshRhythm(em: EntityManager | DataSource, customerIds:
     `SELECT o.customer_id, o.id, o.placed_at, i.line, i.name, i.category
      FROM shop_order o LEFT JOIN shop_order_item i ON i.shop_order_id = o.id
      WHERE o.customer_id IN (${customerIds.map(() => '?').join(',')})
-     ORDER BY o.customer_id, o.placed_at, o.id, i.line`,
+     ORDER BY o.customer_id, o.placed_at, o.id, i.line
+     LOCK IN SHARE MODE`,
     customerIds,
   );
   type Series = { id: string; at: Date; product: string | null }[];

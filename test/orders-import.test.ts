@@ -1,6 +1,7 @@
 // POST /api/orders/import over HTTP against the real database: rows grouped into orders, per-row
 // errors reported with line and field without stopping the import, idempotent on orderId, history
 // triggers nothing (no coupon redemption), and the rhythm it produces (median, not mean).
+import { refreshAfterOrders, storeOrder, type Order } from '../src/orders';
 import { startHarness, type Harness } from './support/harness';
 
 const HEADER = 'orderId,placedAt,total,currency,phone,email,wecomExternalUserId,unionid,name,birthday,sku,itemName,category,quantity,price,couponCode';
@@ -138,6 +139,39 @@ describe('POST /api/orders/import', () => {
     await importOk(h, [HEADER, ...rows].join('\n'));
     const p = await h.getJson('/api/identities/phone/13400134000');
     expect(p.rhythm).toEqual([expect.objectContaining({ category: '', medianGapDays: 25, expectedNextAt: new Date(t0 + 125 * DAY).toISOString() })]);
+  });
+
+  it('stats and rhythm count an order another transaction committed after this one began (locking reads, not a stale snapshot)', async () => {
+    const phone = '+8613200132000';
+    const order = (orderId: string, placedAt: string): Order => ({
+      orderId,
+      customer: { phone, email: null, wecomExternalUserId: null, unionid: null, name: null, birthday: null },
+      items: [{ sku: 'S', name: '豆', category: 'coffee', quantity: 1, price: '30.00' }],
+      total: '30.00',
+      currency: 'CNY',
+      placedAt,
+      couponCode: null,
+    });
+    const late = h.app.db.createQueryRunner();
+    await late.connect();
+    await late.startTransaction();
+    try {
+      // this transaction reads first (its snapshot starts here) …
+      await late.query(`SELECT COUNT(*) AS n FROM shop_order`);
+      // … then another order of the same customer commits …
+      await importOk(h, [HEADER, 'K-1,2025-02-01T02:00:00Z,30,CNY,13200132000,,,,,,S,豆,coffee,1,30,'].join('\n'));
+      // … and this one stores its own
+      const now = new Date();
+      const stored = await storeOrder(late.manager, order('K-2', '2025-03-01T02:00:00.000Z'), { source: 'import', now });
+      await refreshAfterOrders(late.manager, [stored.customerId], now, h.app.config.lifecycle);
+      await late.commitTransaction();
+    } finally {
+      if (late.isTransactionActive) await late.rollbackTransaction();
+      await late.release();
+    }
+    const p = await h.getJson(`/api/identities/phone/${encodeURIComponent(phone)}`);
+    expect(p.stats).toMatchObject({ orderCount: 2, totalSpent: '60.00', lastOrderAt: '2025-03-01T02:00:00.000Z' });
+    expect(p.rhythm.find((r: any) => r.category === '')).toMatchObject({ orderCount: 2, medianGapDays: 28 });
   });
 
   it('a header without a required column → 400 naming it; nothing imported', async () => {

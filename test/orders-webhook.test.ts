@@ -195,6 +195,17 @@ describe('POST /webhooks/orders', () => {
     expect(p.identities).toEqual(expect.arrayContaining([{ channel: 'email', externalId: 'wang@example.com' }]));
   });
 
+  it('orders of one customer arriving together are all counted (stats and rhythm)', async () => {
+    const posts = Array.from({ length: 6 }, (_, i) =>
+      postOrder(h, order({ orderId: `SO-P${i}`, placedAt: new Date(Date.UTC(2025, 0, 1 + i * 14, 2)).toISOString(), total: '10.00' })),
+    );
+    for (const res of await Promise.all(posts)) expect(res.status).toBe(202);
+    await allProcessed(h);
+    const p = await h.getJson('/api/identities/phone/13900139000');
+    expect(p.stats).toMatchObject({ orderCount: 6, totalSpent: '60.00', lastOrderAt: new Date(Date.UTC(2025, 0, 71, 2)).toISOString() });
+    expect(p.rhythm.find((r: any) => r.category === '')).toMatchObject({ orderCount: 6, medianGapDays: 14 });
+  });
+
   it('a coupon code on a live order is passed to coupon redemption (unknown code: refused and recorded)', async () => {
     expect((await postOrder(h, order({ orderId: 'SO-C1', couponCode: 'NOPE-123' }))).status).toBe(202);
     await allProcessed(h);
