@@ -103,7 +103,14 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const wait = row.not_before ? new Date(row.not_before).getTime() - now().getTime() : 0;
     await queues.send[row.channel].add({ deliveryId }, sendJob(deliveryId, Math.max(delayMs, wait), row.provider));
   };
-  const domain: Domain = { db, wecom, log, now, lifecycle: config.lifecycle, outbound: { enqueueSend, timeZone: config.storeTimezone } };
+  const enqueueWelcome = async (w: { eventId: string; welcomeCode: string; externalUserId: string; staffUserId: string; receivedAt: Date }) => {
+    await queues.welcome.add(
+      { eventId: w.eventId, welcomeCode: w.welcomeCode, externalUserId: w.externalUserId, staffUserId: w.staffUserId, receivedAt: w.receivedAt.getTime() },
+      // the code lives 20 s: few quick tries (a busy WeCom), never the long send backoff
+      { jobId: `welcome:${w.eventId}`, priority: 1, attempts: 3, backoff: { type: 'send', delay: 1000 }, removeOnComplete: true, removeOnFail: true },
+    );
+  };
+  const domain: Domain = { db, wecom, log, now, lifecycle: config.lifecycle, outbound: { enqueueSend, enqueueWelcome, timeZone: config.storeTimezone } };
   return {
     config,
     db,

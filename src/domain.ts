@@ -20,6 +20,8 @@ export interface OutboundHooks {
   enqueueSend(deliveryId: string, delayMs?: number): Promise<void>;
   /** STORE_TIMEZONE, for times written into messages */
   timeZone: string;
+  /** an add event carried a WelcomeCode: send the welcome now (high priority, before enrichment) */
+  enqueueWelcome(w: { eventId: string; welcomeCode: string; externalUserId: string; staffUserId: string; receivedAt: Date }): Promise<void>;
 }
 
 /** A failure that retrying cannot fix: the event is marked failed at once. */

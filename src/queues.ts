@@ -12,6 +12,16 @@ export interface SendJobData {
   deliveryId: string;
 }
 
+/** A WeCom welcome to send: the add event's WelcomeCode lives 20 s (src/welcome.ts). */
+export interface WelcomeJobData {
+  eventId: string;
+  welcomeCode: string;
+  externalUserId: string;
+  staffUserId: string;
+  /** when the event reached us (ms): how long to wait for the contact to be stored */
+  receivedAt: number;
+}
+
 /** The periodic pull of WeCom mass-task outcomes (get_groupmsg_send_result). */
 export type WecomPollJobData = Record<string, never>;
 
@@ -36,6 +46,8 @@ export interface Queues {
   /** one send queue per channel, each rate-limited for its provider */
   send: Record<SendChannel, Queue.Queue<SendJobData>>;
   wecomPoll: Queue.Queue<WecomPollJobData>;
+  /** welcomes only: high priority, outside the WeCom send limiter, so a mass-send backlog never makes a 20 s code expire */
+  welcome: Queue.Queue<WelcomeJobData>;
   lifecycle: Queue.Queue<LifecycleJobData>;
   campaigns: Queue.Queue<CampaignSweepJobData>;
   all: Queue.Queue[];
@@ -46,6 +58,7 @@ export const QUEUE_NAMES = {
   inbound: 'inbound',
   send: { sms: 'send-sms', email: 'send-email', wecom: 'send-wecom' } as Record<SendChannel, string>,
   wecomPoll: 'wecom-poll',
+  welcome: 'wecom-welcome',
   lifecycle: 'lifecycle',
   campaigns: 'campaigns',
 } as const;
@@ -97,13 +110,15 @@ export function createQueues(redisUrl: string, opts: { prefix?: string; lockMs?:
   const inbound = make<InboundJobData>(QUEUE_NAMES.inbound);
   const send = Object.fromEntries(SEND_CHANNELS.map((ch) => [ch, make<SendJobData>(QUEUE_NAMES.send[ch], opts.limits?.[ch])])) as Record<SendChannel, Queue.Queue<SendJobData>>;
   const wecomPoll = make<WecomPollJobData>(QUEUE_NAMES.wecomPoll);
+  const welcome = make<WelcomeJobData>(QUEUE_NAMES.welcome);
   const lifecycle = make<LifecycleJobData>(QUEUE_NAMES.lifecycle);
   const campaigns = make<CampaignSweepJobData>(QUEUE_NAMES.campaigns);
-  const all = [inbound, ...SEND_CHANNELS.map((ch) => send[ch]), wecomPoll, lifecycle, campaigns] as Queue.Queue[];
+  const all = [inbound, ...SEND_CHANNELS.map((ch) => send[ch]), welcome, wecomPoll, lifecycle, campaigns] as Queue.Queue[];
   return {
     inbound,
     send,
     wecomPoll,
+    welcome,
     lifecycle,
     campaigns,
     all,

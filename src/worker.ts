@@ -4,6 +4,7 @@ import { startInboxSweep } from '../jobs/inbox-sweep.job';
 import { registerLifecycleNightlyJob } from '../jobs/lifecycle-nightly.job';
 import { registerSendDeliveryJob } from '../jobs/send-delivery.job';
 import { registerWecomPollJob } from '../jobs/wecom-poll.job';
+import { registerWelcomeJob } from '../jobs/welcome.job';
 import type { AppContext } from './context';
 
 export interface Worker {
@@ -15,6 +16,7 @@ export function startWorker(app: AppContext, opts: { concurrency?: number; sweep
   registerSendDeliveryJob(app, opts.concurrency ?? 8);
   registerLifecycleNightlyJob(app).catch((err) => app.log.error({ err }, 'could not schedule the nightly lifecycle job'));
   registerWecomPollJob(app);
+  registerWelcomeJob(app, opts.concurrency ?? 8);
   const stopSweep = opts.sweep === false ? () => {} : startInboxSweep(app);
   return {
     async stop() {

@@ -32,6 +32,11 @@ export async function externalContactUpsert(d: Domain, ev: InboundEvent, msg: Xm
   const changeType = text(msg, 'ChangeType');
   if (!externalUserId) throw new PermanentError(`${changeType} without ExternalUserID`);
   if (!d.wecom?.contact) throw new PermanentError('WECOM_CONTACT_SECRET is not configured: cannot fetch the contact');
+  // the welcome first: its code lives 20 s, so it must not wait behind externalcontact/get (src/welcome.ts)
+  const welcomeCode = text(msg, 'WelcomeCode');
+  if (changeType === 'add_external_contact' && welcomeCode && d.outbound) {
+    await d.outbound.enqueueWelcome({ eventId: ev.id, welcomeCode, externalUserId, staffUserId, receivedAt: new Date(ev.receivedAt) });
+  }
 
   let contact: ExternalContact = { external_userid: externalUserId };
   let follows: FollowUser[] = [];
