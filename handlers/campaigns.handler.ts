@@ -1,14 +1,26 @@
 // /api/campaigns: auth (router-level) → validate → domain → JSON.
 //   GET  /api/campaigns/:kind                 the stored settings (defaults, disabled, until first PUT)
 //   PUT  /api/campaigns/:kind                 replace them (400 naming the field); reschedules the sweep
+//   POST /api/campaigns/:kind/run?date=&dryRun=1   sweep one store-local day (dry: nothing written)
 import type Router from '@koa/router';
 import type { AppContext } from '../src/context';
 import { getCampaign, isCampaignKind, isSweepKind, parseCampaignConfig, putCampaign } from '../src/outreach/campaigns';
 import { syncCampaignSchedules } from '../src/outreach/schedule';
-import { readJson } from './body';
+import { isCalendarDate, localDate } from '../src/outreach/store-time';
+import { runCampaignSweep, sweepDeps } from '../src/outreach/sweep';
+import { BadRequest } from '../src/paging';
+import { queryString as str, readJson } from './body';
 import { fail } from './http-errors';
 
+function dayParam(raw: string | undefined, field: string, def: string): string {
+  if (raw === undefined || raw === '') return def;
+  if (!isCalendarDate(raw)) throw new BadRequest(field, "must be a calendar day 'YYYY-MM-DD'");
+  return raw;
+}
+
 export function registerCampaignRoutes(router: Router, app: AppContext): void {
+  const today = () => localDate(app.now(), app.config.storeTimezone);
+
   router.get('/api/campaigns/:kind', async (ctx) => {
     const kind = ctx.params.kind;
     if (!isCampaignKind(kind)) return fail(ctx, 404, 'not_found', `no campaign ${kind} (welcome, birthday, reorder, winback)`);
@@ -23,5 +35,22 @@ export function registerCampaignRoutes(router: Router, app: AppContext): void {
     await putCampaign(app.db, kind, config, actor, app.now());
     if (isSweepKind(kind)) await syncCampaignSchedules(app.db, app.queues.campaigns, app.config.storeTimezone, [kind]);
     ctx.body = await getCampaign(app.db, kind);
+  });
+
+  router.post('/api/campaigns/:kind/run', async (ctx) => {
+    const kind = ctx.params.kind;
+    if (!isCampaignKind(kind)) return fail(ctx, 404, 'not_found', `no campaign ${kind} (welcome, birthday, reorder, winback)`);
+    if (!isSweepKind(kind)) throw new BadRequest('kind', 'welcome messages are sent when a customer adds a staff member, not by a sweep');
+    const date = dayParam(str(ctx.query.date), 'date', today());
+    const dry = str(ctx.query.dryRun);
+    if (dry !== undefined && !['1', '0', 'true', 'false'].includes(dry)) throw new BadRequest('dryRun', "must be 1 or 0");
+    const dryRun = dry === '1' || dry === 'true';
+    const campaign = await getCampaign(app.db, kind);
+    if (!dryRun && !campaign.enabled) return fail(ctx, 409, 'campaign_disabled', `the ${kind} campaign is disabled: enable it, or ask for a dry run (dryRun=1)`);
+    const r = await runCampaignSweep(
+      sweepDeps(app),
+      { kind, date, now: app.now(), dryRun, campaign },
+    );
+    ctx.body = r;
   });
 }

@@ -1,4 +1,5 @@
 // The worker role: Bull processors plus the inbox recovery sweep.
+import { registerCampaignSweepJob } from '../jobs/campaign-sweep.job';
 import { registerInboundEventJob } from '../jobs/inbound-event.job';
 import { startInboxSweep } from '../jobs/inbox-sweep.job';
 import { registerLifecycleNightlyJob } from '../jobs/lifecycle-nightly.job';
@@ -14,6 +15,7 @@ export interface Worker {
 export function startWorker(app: AppContext, opts: { concurrency?: number; sweep?: boolean } = {}): Worker {
   registerInboundEventJob(app, opts.concurrency ?? 8);
   registerSendDeliveryJob(app, opts.concurrency ?? 8);
+  registerCampaignSweepJob(app);
   registerLifecycleNightlyJob(app).catch((err) => app.log.error({ err }, 'could not schedule the nightly lifecycle job'));
   registerWecomPollJob(app);
   registerWelcomeJob(app, opts.concurrency ?? 8);

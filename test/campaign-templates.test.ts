@@ -48,16 +48,20 @@ describe('renderTemplate', () => {
         email: { subject: 'Happy birthday {{name}}', text: 'Code {{coupon.code}}', html: '<p>{{name}}: <b>{{coupon.code}}</b></p>' },
       },
     });
-    // one language for the campaign's fallbacks: its email is English, so the SMS says "there" too
+    // one language for the campaign's fallbacks: its email is English, so the SMS says "there" too;
+    // a marketing SMS ends with how to opt out
     expect(renderFor(c, 'sms', { ...empty, coupon }, '咖啡小店')).toEqual({
-      text: 'there 20 BDAY-7KQ2M9XW4T',
+      text: 'there 20 BDAY-7KQ2M9XW4T Reply STOP to opt out',
       templateId: '1110001',
       signName: '咖啡小店',
       params: ['there', '20', 'BDAY-7KQ2M9XW4T'],
     });
     // params that are nothing but variables: the words are at the provider, in Chinese
     const smsOnly = parseCampaignConfig({ ...c, channels: ['sms'], templates: { sms: c.templates.sms } });
-    expect(renderFor(smsOnly, 'sms', { ...empty, coupon }, '咖啡小店').params).toEqual(['亲爱的顾客', '20', 'BDAY-7KQ2M9XW4T']);
+    expect(renderFor(smsOnly, 'sms', { ...empty, coupon }, '咖啡小店')).toMatchObject({ params: ['亲爱的顾客', '20', 'BDAY-7KQ2M9XW4T'], text: '亲爱的顾客 20 BDAY-7KQ2M9XW4T 拒收请回复R' });
+    // unless the params say it already
+    const saysIt = parseCampaignConfig({ ...smsOnly, templates: { sms: { ...smsOnly.templates.sms!, params: ['{{name}}', '回T退订'] } } });
+    expect(renderFor(saysIt, 'sms', { ...empty, coupon }, null).text).toBe('亲爱的顾客 回T退订');
     expect(renderFor(c, 'email', { ...full, name: 'A&B' }, null)).toEqual({
       subject: 'Happy birthday A&B',
       text: 'Code BDAY-7KQ2M9XW4T',
