@@ -80,6 +80,7 @@ export async function getPolicy(db: Db): Promise<PolicySettings> {
 }
 
 export async function savePolicy(db: Db, p: PolicySettings, actor: string | null, now: Date): Promise<PolicySettings> {
+  policyCache.delete(dataSourceOf(db));
   await db.query(
     `INSERT INTO contact_policy (id, quiet_start, quiet_end, cap_per_day, cap_per_30_days, conversation_pause_hours, updated_at, updated_by)
      VALUES (1, ?, ?, ?, ?, ?, ?, ?)
@@ -89,6 +90,21 @@ export async function savePolicy(db: Db, p: PolicySettings, actor: string | null
     [p.quietHours?.start ?? null, p.quietHours?.end ?? null, p.caps.perDay, p.caps.per30Days, p.conversationPauseHours, now, actor],
   );
   return getPolicy(db);
+}
+
+/** What the send path reads: the stored policy, cached for a second per process (a PUT here clears it at once). */
+const POLICY_CACHE_MS = 1000;
+const policyCache = new Map<unknown, { at: number; policy: Promise<PolicySettings> }>();
+const dataSourceOf = (db: Db): unknown => ('connection' in db && db.connection ? db.connection : db);
+
+export function currentPolicy(db: Db): Promise<PolicySettings> {
+  const key = dataSourceOf(db);
+  const hit = policyCache.get(key);
+  if (hit && Date.now() - hit.at < POLICY_CACHE_MS) return hit.policy;
+  const policy = getPolicy(db);
+  policyCache.set(key, { at: Date.now(), policy });
+  policy.catch(() => policyCache.delete(key));
+  return policy;
 }
 
 // ------------------------------------------------------------------------------------ the check
@@ -102,6 +118,8 @@ export interface PolicyDelivery {
   purpose: string;
   marketing: number | boolean;
   not_before?: Date | string | null;
+  /** already read with the delivery (the send path does): the customer's consent for this channel */
+  consent_status?: string | null;
 }
 
 export type PolicyDecision = { ok: true } | { wait: Date } | { skip: PolicySkipReason };
@@ -135,7 +153,8 @@ export const isAutomated = (d: PolicyDelivery) => Boolean(Number(d.marketing));
  */
 export async function checkPolicy(em: Db, d: PolicyDelivery, now: Date, opts: PolicyOptions): Promise<PolicyDecision> {
   if (POLICY_EXEMPT_PURPOSES.has(d.purpose)) return { ok: true };
-  if (await isOptedOut(em, d.customer_id, d.channel as ConsentChannel)) return { skip: 'opted_out' };
+  const optedOut = d.consent_status !== undefined ? d.consent_status === 'opted_out' : await isOptedOut(em, d.customer_id, d.channel as ConsentChannel);
+  if (optedOut) return { skip: 'opted_out' };
 
   if (d.provider === WECOM_KF) {
     const kf = await kfWindow(em, d, now);
@@ -144,41 +163,36 @@ export async function checkPolicy(em: Db, d: PolicyDelivery, now: Date, opts: Po
   // a welcome answers the customer's own add (its code lives 20 s): no waiting and no caps, but it counts
   if (!isAutomated(d) || d.provider === WECOM_WELCOME) return { ok: true };
 
-  const policy = opts.policy ?? (await getPolicy(em));
+  const policy = opts.policy ?? (await currentPolicy(em));
   const notBefore = d.not_before ? new Date(d.not_before) : null;
   if (notBefore && notBefore.getTime() > now.getTime()) return { wait: notBefore };
   const quietEnd = quietHoursEnd(policy, now, opts.timeZone);
   if (quietEnd) return { wait: quietEnd };
 
-  if (policy.conversationPauseHours > 0) {
-    const since = new Date(now.getTime() - policy.conversationPauseHours * 3600_000);
-    if (await messagedSince(em, d.customer_id, since)) return { skip: 'in_conversation' };
-  }
-
-  // the 30-day window is rolling; today (store-local) and WeCom's day (China) both lie inside it
+  // one round trip for the rest: the customer's last message to us (kept on the row, and the timeline
+  // for any channel that does not keep it) and the automated messages counted for them. The 30-day
+  // window is rolling; today (store-local) and WeCom's day (China) both lie inside it.
+  const since = new Date(now.getTime() - policy.conversationPauseHours * 3600_000);
   const [counts] = await em.query(
-    `SELECT COUNT(*) AS month, COALESCE(SUM(counted_at >= ?), 0) AS today, COALESCE(SUM(provider = ? AND counted_at >= ?), 0) AS wecom_today
+    `SELECT COUNT(*) AS month, COALESCE(SUM(counted_at >= ?), 0) AS today, COALESCE(SUM(provider = ? AND counted_at >= ?), 0) AS wecom_today,
+            (SELECT last_inbound_at FROM customer WHERE id = ?) AS last_inbound_at,
+            EXISTS (SELECT 1 FROM timeline_entry WHERE customer_id = ? AND occurred_at > ? AND direction = 'in') AS talking
        FROM delivery
       WHERE customer_id = ? AND counted_at > ? AND marketing = 1 AND status IN ('queued', 'sent', 'delivered') AND id <> ?`,
-    [startOfLocalDay(now, opts.timeZone), WECOM_MASS, startOfLocalDay(now, WECOM_TIMEZONE), d.customer_id, new Date(now.getTime() - 30 * DAY_MS), d.id],
+    [
+      startOfLocalDay(now, opts.timeZone), WECOM_MASS, startOfLocalDay(now, WECOM_TIMEZONE),
+      d.customer_id, d.customer_id, since,
+      d.customer_id, new Date(now.getTime() - 30 * DAY_MS), d.id,
+    ],
   );
+  if (policy.conversationPauseHours > 0) {
+    const lastIn = counts.last_inbound_at ? new Date(counts.last_inbound_at) : null;
+    if ((lastIn && lastIn > since) || Number(counts.talking) === 1) return { skip: 'in_conversation' };
+  }
   if (Number(counts.today) >= policy.caps.perDay) return { skip: 'cap_per_day' };
   if (Number(counts.month) >= policy.caps.per30Days) return { skip: 'cap_per_30_days' };
   if (d.provider === WECOM_MASS && Number(counts.wecom_today) >= 1) return { skip: 'wecom_mass_daily' };
   return { ok: true };
-}
-
-/** True when the customer sent us anything (any channel) after `since`. */
-async function messagedSince(em: Db, customerId: string, since: Date): Promise<boolean> {
-  const [c] = await em.query(`SELECT last_inbound_at FROM customer WHERE id = ?`, [customerId]);
-  const last = c?.last_inbound_at ? new Date(c.last_inbound_at) : null;
-  if (last && last > since) return true;
-  // the timeline knows every message in, whoever keeps last_inbound_at
-  const rows = await em.query(
-    `SELECT 1 FROM timeline_entry WHERE customer_id = ? AND occurred_at > ? AND direction = 'in' LIMIT 1`,
-    [customerId, since],
-  );
-  return rows.length > 0;
 }
 
 /** 微信客服: a reply only within 48 h of the customer's last kf message, and at most 5 since it. */
@@ -222,9 +236,20 @@ export function wallTime(tz: string, y: number, m: number, d: number, h: number,
   return new Date(guess);
 }
 
+/** The last day start computed per zone: the send path asks for it thousands of times a day. */
+const dayStarts = new Map<string, { from: number; until: number; start: Date }>();
+
 export function startOfLocalDay(at: Date, tz: string): Date {
+  const t = at.getTime();
+  const hit = dayStarts.get(tz);
+  if (hit && t >= hit.from && t < hit.until) return hit.start;
   const p = parts(at, tz);
-  return wallTime(tz, p.y, p.m, p.d, 0, 0);
+  const start = wallTime(tz, p.y, p.m, p.d, 0, 0);
+  // valid until the next local midnight (found the same way, so DST-length days are right)
+  const next = parts(new Date(start.getTime() + 36 * 3600_000), tz);
+  const until = wallTime(tz, next.y, next.m, next.d, 0, 0).getTime();
+  dayStarts.set(tz, { from: start.getTime(), until, start });
+  return start;
 }
 
 const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));

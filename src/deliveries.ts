@@ -225,8 +225,11 @@ export async function deliver(deps: SendDeps, deliveryId: string, final: boolean
   // the policy and the pass it records happen under the customer's row lock: a second send for the
   // same customer waits here and then counts this one
   const verdict = await inTransaction(deps.db, async (em) => {
-    const [row]: (DeliveryRow & { locked: string })[] = await em.query(
-      `SELECT d.*, c.id AS locked FROM delivery d JOIN customer c ON c.id = d.customer_id WHERE d.id = ? FOR UPDATE`,
+    const [row]: (DeliveryRow & { locked: string; consent_status: string | null })[] = await em.query(
+      `SELECT d.*, c.id AS locked, cc.status AS consent_status
+         FROM delivery d JOIN customer c ON c.id = d.customer_id
+         LEFT JOIN customer_consent cc ON cc.customer_id = d.customer_id AND cc.channel = d.channel
+        WHERE d.id = ? FOR UPDATE`,
       [deliveryId],
     );
     if (!row || row.status !== 'queued') return { row: null } as const;

@@ -2,7 +2,7 @@
 // to local fakes (Tencent SMS, SMTP). Time travels through `now`: quiet hours, the conversation pause,
 // caps across channels, WeCom's limits, an opt-out between enqueue and send, and two sends racing.
 import { recordConsent } from '../src/consent';
-import { checkPolicy, DEFAULT_POLICY, quietHoursEnd, savePolicy, type PolicyDelivery } from '../src/contact-policy';
+import { checkPolicy, DEFAULT_POLICY, quietHoursEnd, savePolicy, startOfLocalDay, type PolicyDelivery } from '../src/contact-policy';
 import { createDelivery, deliver, type SendDeps } from '../src/deliveries';
 import { routeDelivery } from '../src/routing';
 import { appendTimeline } from '../src/timeline';
@@ -126,6 +126,17 @@ describe('contact policy', () => {
       const id = await queue(c, 'email');
       expect((await deliver(deps(sh(10, '23:30')), id, false)).outcome).toBe('sent');
       expect(smtp.messages).toHaveLength(1);
+    });
+
+    it('the store-local day start is right across midnight and daylight-saving days (it is remembered between calls)', () => {
+      expect(startOfLocalDay(sh(10, '23:59'), TZ)).toEqual(sh(10, '00:00'));
+      expect(startOfLocalDay(sh(11, '00:00'), TZ)).toEqual(sh(11, '00:00'));
+      expect(startOfLocalDay(sh(10, '12:00'), TZ)).toEqual(sh(10, '00:00'));
+      // New York springs forward on 2026-03-08: that day starts at 05:00 UTC, the next at 04:00 UTC
+      const ny = 'America/New_York';
+      expect(startOfLocalDay(new Date('2026-03-08T12:00:00Z'), ny)).toEqual(new Date('2026-03-08T05:00:00Z'));
+      expect(startOfLocalDay(new Date('2026-03-09T03:59:00Z'), ny)).toEqual(new Date('2026-03-08T05:00:00Z'));
+      expect(startOfLocalDay(new Date('2026-03-09T04:00:00Z'), ny)).toEqual(new Date('2026-03-09T04:00:00Z'));
     });
 
     it('a staff member’s own message is not held by quiet hours', async () => {
