@@ -1,12 +1,14 @@
-// /api/campaigns: auth (router-level) → validate → domain → JSON.
+// /api/campaigns and the campaign report: auth (router-level) → validate → domain → JSON.
 //   GET  /api/campaigns/:kind                 the stored settings (defaults, disabled, until first PUT)
 //   PUT  /api/campaigns/:kind                 replace them (400 naming the field); reschedules the sweep
 //   POST /api/campaigns/:kind/run?date=&dryRun=1   sweep one store-local day (dry: nothing written)
+//   GET  /api/reports/campaigns?from=&to=     per campaign: candidates, sends, skips, coupons, attribution
 import type Router from '@koa/router';
 import type { AppContext } from '../src/context';
 import { getCampaign, isCampaignKind, isSweepKind, parseCampaignConfig, putCampaign } from '../src/outreach/campaigns';
+import { campaignReport } from '../src/outreach/report';
 import { syncCampaignSchedules } from '../src/outreach/schedule';
-import { isCalendarDate, localDate } from '../src/outreach/store-time';
+import { addDays, isCalendarDate, localDate } from '../src/outreach/store-time';
 import { runCampaignSweep, sweepDeps } from '../src/outreach/sweep';
 import { BadRequest } from '../src/paging';
 import { queryString as str, readJson } from './body';
@@ -52,5 +54,13 @@ export function registerCampaignRoutes(router: Router, app: AppContext): void {
       { kind, date, now: app.now(), dryRun, campaign },
     );
     ctx.body = r;
+  });
+
+  router.get('/api/reports/campaigns', async (ctx) => {
+    const to = dayParam(str(ctx.query.to), 'to', today());
+    const from = dayParam(str(ctx.query.from), 'from', addDays(to, -29));
+    if (from > to) throw new BadRequest('from', 'must not be after to');
+    if (addDays(from, 366) <= to) throw new BadRequest('to', 'the period is at most 366 days');
+    ctx.body = await campaignReport(app.db, { from, to, timezone: app.config.storeTimezone });
   });
 }
