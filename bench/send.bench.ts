@@ -7,7 +7,7 @@
 //
 //   npm run bench:send
 //
-// Knobs (env): BENCH_DELIVERIES (20000), BENCH_CONCURRENCY (48 jobs at once), BENCH_POOL (48 MySQL
+// Knobs (env): BENCH_DELIVERIES (20000), BENCH_CONCURRENCY (24 jobs at once), BENCH_POOL (24 MySQL
 // connections), BENCH_RESULTS=0 (do not append to bench/RESULTS.md).
 // Database touchpoint_bench_send, Redis db 15 under the queue prefix `bench-send`. Goal: ≥ 500 deliveries/s.
 // 3 customers in 20 are held back by the policy on purpose (opted out, talking to us right now,
@@ -28,8 +28,8 @@ const DATABASE_URL = 'mysql://root@127.0.0.1:3306/touchpoint_bench_send';
 const REDIS_URL = 'redis://127.0.0.1:6379/15';
 const PREFIX = 'bench-send';
 const N = Number(process.env.BENCH_DELIVERIES ?? 20_000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 48);
-const POOL = Number(process.env.BENCH_POOL ?? 48);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 24);
+const POOL = Number(process.env.BENCH_POOL ?? 24);
 const GOAL = 500;
 const log = (s: string) => console.log(s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,6 +3,7 @@
 // delivery and lands on the timeline without the quoted text. And the List-Unsubscribe URL a
 // marketing email carries really unsubscribes, stopping a marketing email already queued.
 import { simpleParser } from 'mailparser';
+import { DEFAULT_POLICY, savePolicy } from '../src/contact-policy';
 import { resolveCustomer } from '../src/customers';
 import { createDelivery } from '../src/deliveries';
 import { inTransaction } from '../src/tx';
@@ -119,6 +120,8 @@ describe('email threading and unsubscribe, end to end', () => {
   });
 
   it("a marketing email's List-Unsubscribe URL opts the customer out, and a marketing email already queued ends suppressed", async () => {
+    // this runs on the real clock: no quiet hours, so the first email goes out at any hour
+    await savePolicy(h.app.db, { ...DEFAULT_POLICY, quietHours: null }, 'test', new Date());
     const now = h.app.now();
     const { customerId } = await inTransaction(h.app.db, (em) => resolveCustomer(em, [{ channel: 'email', externalId: 'fan@example.org' }], now, now));
     const url = unsubscribeUrl(h.config.email, customerId)!;

@@ -118,28 +118,29 @@ describe('send queues', () => {
   it('45009 blocks the API for every process: for the minute window, then for the hour window when it comes back at once', async () => {
     const store = new Redis(TEST_REDIS_URL);
     try {
-      const api = (s: Redis) => new WeComApi({ apiBase: h.fake.base, corpId: WECOM.corpId, store: s as unknown as TokenStore, frequencyWindowsMs: [400, 1500] }, { contact: 'contact-secret', agent: null, kf: null });
+      const api = (s: Redis) => new WeComApi({ apiBase: h.fake.base, corpId: WECOM.corpId, store: s as unknown as TokenStore, frequencyWindowsMs: [1000, 3000] }, { contact: 'contact-secret', agent: null, kf: null });
       const a = api(store);
       const b = api(h.app.redis);
       const calls = () => h.fake.calls.filter((c) => c.path === 'externalcontact/add_msg_template').length;
       const req = { external_userid: ['wmNOBODY'], sender: 'zhangsan', text: { content: 'hi' } };
       h.fake.failNext('externalcontact/add_msg_template', { errcode: 45009, errmsg: 'api freq out of limit' });
       const first = await a.addMsgTemplate(req).catch((e) => e);
-      expect(first).toMatchObject({ code: 45009, retryAfterMs: 400 });
+      expect(first).toMatchObject({ code: 45009, retryAfterMs: 1000 });
       // another process asks during the window: refused without a call
       const held = await b.addMsgTemplate(req).catch((e) => e);
       expect(held.code).toBe(45009);
       expect(held.retryAfterMs).toBeGreaterThan(0);
       expect(calls()).toBe(1);
-      await new Promise((r) => setTimeout(r, 450));
-      // the minute is over; WeCom still refuses: now it is the hour
+      await new Promise((r) => setTimeout(r, 1050));
+      // the minute is over; WeCom still refuses (within the next minute): now it is the hour
       h.fake.failNext('externalcontact/add_msg_template', { errcode: 45009, errmsg: 'api freq out of limit' });
-      expect(await b.addMsgTemplate(req).catch((e) => e)).toMatchObject({ code: 45009, retryAfterMs: 1500 });
-      expect(calls()).toBe(2);
-      await new Promise((r) => setTimeout(r, 450));
-      expect((await a.addMsgTemplate(req).catch((e) => e)).code).toBe(45009);
+      expect(await b.addMsgTemplate(req).catch((e) => e)).toMatchObject({ code: 45009, retryAfterMs: 3000 });
       expect(calls()).toBe(2);
       await new Promise((r) => setTimeout(r, 1100));
+      // longer than a minute window, but the hour still holds
+      expect((await a.addMsgTemplate(req).catch((e) => e)).code).toBe(45009);
+      expect(calls()).toBe(2);
+      await new Promise((r) => setTimeout(r, 2000));
       expect((await a.addMsgTemplate(req)).msgid).toMatch(/^msg/);
       expect(calls()).toBe(3);
     } finally {

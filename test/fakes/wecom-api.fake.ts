@@ -30,7 +30,7 @@ export interface FakeWeCom {
   /** the most kf/sync_msg returns per call whatever `limit` asks (WeCom may return fewer, with has_more=1) */
   kfPageSize: number;
   /** every request, in order: path plus parsed query/body */
-  calls: { path: string; query: Record<string, string>; body: unknown }[];
+  calls: { path: string; query: Record<string, string>; body: unknown; at: number }[];
   tokensIssued: number;
   /** expire every token issued so far (the next call with one gets 42001) */
   expireTokens(): void;
@@ -146,7 +146,7 @@ export async function startFakeWeCom(corpId = 'wwcorp0001', secrets = ['contact-
         return send({ errcode: 47001, errmsg: 'data format error' });
       }
     }
-    fake.calls.push({ path, query, body });
+    fake.calls.push({ path, query, body, at: Date.now() });
     function send(obj: Record<string, unknown>) {
       res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
       res.end(JSON.stringify({ errcode: 0, errmsg: 'ok', ...obj }));
