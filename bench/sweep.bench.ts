@@ -20,7 +20,7 @@ import { createDataSource, ensureDatabase, migrate } from '../src/db';
 import { DEFAULT_CAMPAIGNS, putCampaign, type CampaignConfig } from '../src/outreach/campaigns';
 import { birthdayMonthDays } from '../src/outreach/birthday.campaign';
 import { CATCH_UP_DAYS } from '../src/outreach/candidates';
-import { addDays, zonedTime } from '../src/outreach/store-time';
+import { addDays, zonedTime } from '../src/store-time';
 
 const ROOT = path.resolve(__dirname, '..');
 const DATABASE_URL = 'mysql://root@127.0.0.1:3306/touchpoint_bench_sweep';

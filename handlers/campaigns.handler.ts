@@ -8,7 +8,7 @@ import type { AppContext } from '../src/context';
 import { getCampaign, isCampaignKind, isSweepKind, parseCampaignConfig, putCampaign } from '../src/outreach/campaigns';
 import { campaignReport } from '../src/outreach/report';
 import { syncCampaignSchedules } from '../src/outreach/schedule';
-import { addDays, isCalendarDate, localDate } from '../src/outreach/store-time';
+import { addDays, isCalendarDate, localDate } from '../src/store-time';
 import { runCampaignSweep, sweepDeps } from '../src/outreach/sweep';
 import { BadRequest } from '../src/paging';
 import { queryString as str, readJson } from './body';

@@ -6,7 +6,7 @@ import type { Job } from 'bull';
 import type { AppContext } from '../src/context';
 import { getCampaign } from '../src/outreach/campaigns';
 import { syncCampaignSchedules } from '../src/outreach/schedule';
-import { localDate } from '../src/outreach/store-time';
+import { localDate } from '../src/store-time';
 import { runCampaignSweep, sweepDeps } from '../src/outreach/sweep';
 import type { CampaignSweepJobData } from '../src/queues';
 

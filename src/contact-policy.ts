@@ -14,6 +14,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import type { ConsentChannel } from '../entities';
 import { isOptedOut } from './consent';
+import { startOfLocalDay, wallClock, wallTime } from './store-time';
 
 export interface PolicySettings {
   /** store-local 'HH:mm'; null = no quiet hours */
@@ -211,60 +212,19 @@ async function kfWindow(em: Db, d: PolicyDelivery, now: Date): Promise<PolicySki
 
 // ------------------------------------------------------------------------------------ store-local time
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function parts(at: Date, tz: string): { y: number; m: number; d: number; h: number; min: number; s: number } {
-  let f = formatters.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
-    formatters.set(tz, f);
-  }
-  const p: Record<string, number> = {};
-  for (const x of f.formatToParts(at)) if (x.type !== 'literal') p[x.type] = Number(x.value);
-  return { y: p.year, m: p.month, d: p.day, h: p.hour, min: p.minute, s: p.second };
-}
-
-/** The instant the wall clock in `tz` reads y-m-d h:min (day overflow allowed: d + 1 is tomorrow). */
-export function wallTime(tz: string, y: number, m: number, d: number, h: number, min: number): Date {
-  const naive = Date.UTC(y, m - 1, d, h, min);
-  // the zone's offset near that instant, then once more at the corrected guess (DST edges)
-  let guess = naive;
-  for (let i = 0; i < 2; i++) {
-    const p = parts(new Date(guess), tz);
-    const offset = Date.UTC(p.y, p.m - 1, p.d, p.h, p.min, p.s) - Math.floor(guess / 1000) * 1000;
-    guess = naive - offset;
-  }
-  return new Date(guess);
-}
-
-/** The last day start computed per zone: the send path asks for it thousands of times a day. */
-const dayStarts = new Map<string, { from: number; until: number; start: Date }>();
-
-export function startOfLocalDay(at: Date, tz: string): Date {
-  const t = at.getTime();
-  const hit = dayStarts.get(tz);
-  if (hit && t >= hit.from && t < hit.until) return hit.start;
-  const p = parts(at, tz);
-  const start = wallTime(tz, p.y, p.m, p.d, 0, 0);
-  // valid until the next local midnight (found the same way, so DST-length days are right)
-  const next = parts(new Date(start.getTime() + 36 * 3600_000), tz);
-  const until = wallTime(tz, next.y, next.m, next.d, 0, 0).getTime();
-  dayStarts.set(tz, { from: start.getTime(), until, start });
-  return start;
-}
-
 const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
 /** When `now` falls in quiet hours, the instant they end (the next window's start); else null. */
 export function quietHoursEnd(policy: PolicySettings, now: Date, tz: string): Date | null {
   const q = policy.quietHours;
   if (!q) return null;
-  const p = parts(now, tz);
-  const t = p.h * 60 + p.min;
+  const p = wallClock(now, tz);
+  const t = p.hour * 60 + p.minute;
   const start = minutesOf(q.start);
   const end = minutesOf(q.end);
   const quiet = start < end ? t >= start && t < end : t >= start || t < end;
   if (!quiet) return null;
   // the next time the clock reads `end`: today if it is still ahead, else tomorrow
   const dayOffset = t < end ? 0 : 1;
-  return wallTime(tz, p.y, p.m, p.d + dayOffset, Math.floor(end / 60), end % 60);
+  return wallTime(tz, p.year, p.month, p.day + dayOffset, Math.floor(end / 60), end % 60);
 }

@@ -12,6 +12,7 @@ import { refreshLifecycle, type LifecycleThresholds } from './lifecycle';
 import { BadRequest } from './paging';
 import { appendTimeline } from './timeline';
 import { inTransaction } from './tx';
+import { wallTime } from './store-time';
 
 export interface OrderCustomer {
   /** E.164 */
@@ -90,26 +91,6 @@ function quantity(v: unknown, field: string): number {
   return n;
 }
 
-const wallFormatters = new Map<string, Intl.DateTimeFormat>();
-
-/** UTC instant at which `tz`'s wall clock shows the given time. */
-function zonedToUtc(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number, tz: string): number {
-  let f = wallFormatters.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
-    wallFormatters.set(tz, f);
-  }
-  const offset = (utc: number) => {
-    const p: Record<string, number> = {};
-    for (const part of f!.formatToParts(new Date(utc))) if (part.type !== 'literal') p[part.type] = Number(part.value);
-    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(utc / 1000) * 1000;
-  };
-  const wall = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-  const first = wall - offset(wall);
-  const second = wall - offset(first);
-  return second;
-}
-
 /**
  * An order time: ISO 8601 with a zone ('2025-03-01T10:00:00+08:00', '…Z'), or without one
  * ('2025-03-01 10:00', '2025-03-01') read as the store's local time. Years 1970–2100.
@@ -130,7 +111,7 @@ export function parsePlacedAt(v: unknown, field: string, storeTimeZone: string):
     const off = zone === 'Z' ? 0 : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2))) * 60_000;
     t = Date.UTC(y, mo - 1, d, h, mi, s, ms) - off;
   } else {
-    t = zonedToUtc(y, mo, d, h, mi, s, ms, storeTimeZone);
+    t = wallTime(storeTimeZone, y, mo, d, h, mi, s, ms).getTime();
   }
   return new Date(t);
 }

@@ -15,7 +15,7 @@ import { WECOM_WELCOME } from './contact-policy';
 import { createDelivery } from './deliveries';
 import { getCampaign } from './outreach/campaigns';
 import { renderFor } from './outreach/render';
-import { addDays, localDate, zonedTime } from './outreach/store-time';
+import { addDays, localDate, zonedTime } from './store-time';
 import { inTransaction } from './tx';
 
 export const WAIT_FOR_CONTACT_MS = 10_000;

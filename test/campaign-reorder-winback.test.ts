@@ -4,7 +4,7 @@
 // lifecycle job (src/lifecycle.ts) opens it, and again only after the customer came back and left again.
 import { refreshLifecycle, runNightlyLifecycle } from '../src/lifecycle';
 import { putCampaign, type CampaignConfig } from '../src/outreach/campaigns';
-import { localDate } from '../src/outreach/store-time';
+import { localDate } from '../src/store-time';
 import { runCampaignSweep, sweepDeps } from '../src/outreach/sweep';
 import { startHarness, type Harness } from './support/harness';
 

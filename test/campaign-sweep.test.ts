@@ -5,7 +5,7 @@
 import { createContext, type AppContext } from '../src/context';
 import { recordConsent } from '../src/consent';
 import { DEFAULT_CAMPAIGNS, putCampaign, type CampaignConfig } from '../src/outreach/campaigns';
-import { localDate } from '../src/outreach/store-time';
+import { localDate } from '../src/store-time';
 import { runCampaignSweep, sweepDeps, type SweepResult } from '../src/outreach/sweep';
 import { inTransaction } from '../src/tx';
 import pino from 'pino';

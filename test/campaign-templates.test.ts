@@ -2,7 +2,7 @@
 // only for email HTML, and the checks PUT /api/campaigns makes; store-local calendar arithmetic.
 import { DEFAULT_CAMPAIGNS, parseCampaignConfig } from '../src/outreach/campaigns';
 import { birthdayMonthDays } from '../src/outreach/birthday.campaign';
-import { addDays, isCalendarDate, localDate, zonedTime } from '../src/outreach/store-time';
+import { addDays, isCalendarDate, localDate, zonedTime } from '../src/store-time';
 import { renderTemplate, TemplateError, templateVariables, type TemplateVars } from '../src/outreach/templates';
 import { renderFor } from '../src/outreach/render';
 import { COUPON_ALPHABET, generateCouponCode } from '../src/coupons';

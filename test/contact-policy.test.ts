@@ -2,7 +2,8 @@
 // to local fakes (Tencent SMS, SMTP). Time travels through `now`: quiet hours, the conversation pause,
 // caps across channels, WeCom's limits, an opt-out between enqueue and send, and two sends racing.
 import { recordConsent } from '../src/consent';
-import { checkPolicy, DEFAULT_POLICY, quietHoursEnd, savePolicy, startOfLocalDay, type PolicyDelivery } from '../src/contact-policy';
+import { checkPolicy, DEFAULT_POLICY, quietHoursEnd, savePolicy, type PolicyDelivery } from '../src/contact-policy';
+import { startOfLocalDay } from '../src/store-time';
 import { createDelivery, deliver, type SendDeps } from '../src/deliveries';
 import { routeDelivery } from '../src/routing';
 import { appendTimeline } from '../src/timeline';

@@ -19,7 +19,7 @@ import { birthdayCandidates } from './birthday.campaign';
 import { getCampaign, type CampaignChannel, type CampaignConfig, type SweepKind } from './campaigns';
 import type { Candidate, CandidateSource, SweepWindow } from './candidates';
 import { reorderCandidates } from './reorder.campaign';
-import { addDays, isCalendarDate, zonedTime } from './store-time';
+import { addDays, isCalendarDate, zonedTime } from '../store-time';
 import { renderFor } from './render';
 import { TemplateError, type TemplateVars } from './templates';
 import { winbackCandidates } from './winback.campaign';

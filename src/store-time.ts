@@ -1,5 +1,6 @@
-// Calendar arithmetic in the store's time zone (STORE_TIMEZONE), with nothing but Intl: the store-local
-// day of an instant, and the instant a store-local wall-clock time falls on.
+// Calendar arithmetic in a time zone (the store's STORE_TIMEZONE, or WeCom's China day), with nothing
+// but Intl: the wall clock of an instant, and the instant a wall-clock time falls on. The one place
+// for it: orders, campaigns, the sweep, the contact policy and the report all use these.
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -21,7 +22,7 @@ interface Wall {
   second: number;
 }
 
-function wallClock(at: Date, tz: string): Wall {
+export function wallClock(at: Date, tz: string): Wall {
   const parts: Record<string, number> = {};
   for (const p of formatter(tz).formatToParts(at)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
   return { year: parts.year, month: parts.month, day: parts.day, hour: parts.hour, minute: parts.minute, second: parts.second };
@@ -49,11 +50,36 @@ function offsetMs(at: Date, tz: string): number {
 export function zonedTime(date: string, tz: string, time = '00:00'): Date {
   const [y, m, d] = date.split('-').map(Number);
   const [hh, mm] = time.split(':').map(Number);
-  const naive = Date.UTC(y, m - 1, d, hh, mm);
+  return wallTime(tz, y, m, d, hh, mm);
+}
+
+/**
+ * The instant the wall clock in `tz` reads y-m-d h:min:s.ms (overflow allowed: d + 1 is tomorrow).
+ * A time skipped by a daylight-saving jump resolves to the instant just after the jump.
+ */
+export function wallTime(tz: string, y: number, m: number, d: number, h: number, min: number, s = 0, ms = 0): Date {
+  const naive = Date.UTC(y, m - 1, d, h, min, s, ms);
   let guess = naive - offsetMs(new Date(naive), tz);
   const second = naive - offsetMs(new Date(guess), tz);
   if (second !== guess) guess = Math.max(guess, second);
   return new Date(guess);
+}
+
+/** The last day start computed per zone: the send path asks for it thousands of times a day. */
+const dayStarts = new Map<string, { from: number; until: number; start: Date }>();
+
+/** The instant the local day of `at` began in `tz`. */
+export function startOfLocalDay(at: Date, tz: string): Date {
+  const t = at.getTime();
+  const hit = dayStarts.get(tz);
+  if (hit && t >= hit.from && t < hit.until) return hit.start;
+  const w = wallClock(at, tz);
+  const start = wallTime(tz, w.year, w.month, w.day, 0, 0);
+  // valid until the next local midnight (found the same way, so DST-length days are right)
+  const next = wallClock(new Date(start.getTime() + 36 * 3600_000), tz);
+  const until = wallTime(tz, next.year, next.month, next.day, 0, 0).getTime();
+  dayStarts.set(tz, { from: start.getTime(), until, start });
+  return start;
 }
 
 /** `date` plus `days` calendar days ('YYYY-MM-DD'). */
