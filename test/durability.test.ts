@@ -3,8 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { sweepInbox } from '../jobs/inbox-sweep.job';
-import { startHarness, waitFor, wecomEventXml, nowSeconds, WECOM, ADMIN_TOKEN, type Harness } from './support/harness';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from './support/env';
+import { startHarness, testEnv, waitFor, wecomEventXml, nowSeconds, type Harness } from './support/harness';
 
 const EXT = 'wmDURABLE0000000000000000001';
 const LOCK_MS = 1500;
@@ -35,19 +34,7 @@ async function timelineCount(h: Harness) {
 function spawnWorker(h: Harness): Promise<ChildProcess> {
   // node itself runs the worker (tsx as a loader, not its CLI, which would put the worker in a grandchild we could not kill)
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'support/worker-process.ts')], {
-    env: {
-      ...process.env,
-      DATABASE_URL: TEST_DATABASE_URL,
-      REDIS_URL: TEST_REDIS_URL,
-      ADMIN_TOKEN,
-      LOG_LEVEL: 'silent',
-      WECOM_CORP_ID: WECOM.corpId,
-      WECOM_TOKEN: WECOM.token,
-      WECOM_ENCODING_AES_KEY: WECOM.encodingAesKey,
-      WECOM_CONTACT_SECRET: 'contact-secret',
-      WECOM_API_BASE: h.fake.base,
-      TEST_QUEUE_LOCK_MS: String(LOCK_MS),
-    },
+    env: { ...process.env, ...testEnv({ TEST_QUEUE_LOCK_MS: String(LOCK_MS) }, h.fake.base) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

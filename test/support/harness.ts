@@ -34,8 +34,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function testConfig(env: Record<string, string> = {}, fakeBase = 'http://127.0.0.1:9'): Config {
-  return loadConfig({
+/** The environment the tests run Touchpoint with (also handed to worker processes they spawn). */
+export function testEnv(env: Record<string, string> = {}, fakeBase = 'http://127.0.0.1:9'): Record<string, string> {
+  return {
     DATABASE_URL: TEST_DATABASE_URL,
     REDIS_URL: TEST_REDIS_URL,
     ADMIN_TOKEN,
@@ -50,7 +51,11 @@ export function testConfig(env: Record<string, string> = {}, fakeBase = 'http://
     INBOX_STALE_AFTER_SECONDS: '0',
     INBOX_SWEEP_INTERVAL_SECONDS: '3600',
     ...env,
-  });
+  };
+}
+
+export function testConfig(env: Record<string, string> = {}, fakeBase = 'http://127.0.0.1:9'): Config {
+  return loadConfig(testEnv(env, fakeBase));
 }
 
 /** Empties every table and the test Redis database. */
