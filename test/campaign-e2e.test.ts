@@ -9,6 +9,7 @@ import { createHmac } from 'node:crypto';
 import type { CampaignConfig } from '../src/outreach/campaigns';
 import { startFakeTencentSms, type FakeTencentSms } from './fakes/tencent-sms.fake';
 import { startHarness, waitFor, type Harness } from './support/harness';
+import { startFakeSmtp, type FakeSmtp } from './fakes/smtp.fake';
 
 const SECRET = 'orders-webhook-secret-0123456789';
 const DAY = 86_400_000;
@@ -40,9 +41,11 @@ const reorder: CampaignConfig = {
 describe('campaigns end to end', () => {
   let h: Harness;
   let sms: FakeTencentSms;
+  let smtp: FakeSmtp;
   let now = new Date('2026-03-15T02:00:00Z'); // 10:00 on 15 March in Shanghai
   beforeAll(async () => {
     sms = await startFakeTencentSms();
+    smtp = await startFakeSmtp();
     // the shop's approved templates (id → number of params) at the provider
     sms.templates.set('1110001', 4);
     sms.templates.set('2220002', 3);
@@ -58,12 +61,17 @@ describe('campaigns end to end', () => {
         TENCENT_SMS_SECRET_KEY: sms.secretKey,
         TENCENT_SMS_SDK_APP_ID: sms.sdkAppId,
         TENCENT_SMS_ENDPOINT: sms.endpoint,
+        SMTP_URL: smtp.url,
+        EMAIL_FROM: '"咖啡小店" <hello@shop.example>',
+        PUBLIC_BASE_URL: 'https://crm.shop.example',
+        UNSUBSCRIBE_SECRET: 'unsubscribe-secret-for-tests-0123456789',
       },
     });
   });
   afterAll(async () => {
     await h.close();
     await sms.close();
+    await smtp.close();
   });
 
   const api = (method: string, path: string, body?: unknown) =>
@@ -132,12 +140,13 @@ describe('campaigns end to end', () => {
 
     // the report: the coupon order by its coupon, the second order (no coupon counted) within 14 days of the greeting
     await waitFor(async () => (await h.getJson(`/api/deliveries/${coupon.delivery_id}`)).status !== 'queued', 5000, 'settled');
+    await waitFor(async () => (await h.app.db.query(`SELECT status FROM delivery WHERE customer_id = ?`, [zhou]))[0].status === 'sent', 10_000, 'the email sent');
     const report = await h.getJson('/api/reports/campaigns?from=2026-03-15&to=2026-03-15');
     const b = report.campaigns.find((c: any) => c.campaign === 'birthday');
     expect(b).toMatchObject({
       candidates: 3,
       deliveries: 2,
-      sent: 1,
+      sent: 2,
       suppressed: { opted_out: 1 },
       couponsIssued: 2,
       couponsRedeemed: 1,
@@ -145,8 +154,9 @@ describe('campaigns end to end', () => {
       revenue: '103.00',
       attribution: { coupon: { orders: 1, revenue: '88.00' }, window: { orders: 1, revenue: '15.00' } },
     });
-    // the email could not go out (no SMTP here): failed, not sent
-    expect(b.failed + b.queued).toBe(1);
+    // the email went out through SMTP, with its one-click unsubscribe link
+    expect(b.failed + b.queued).toBe(0);
+    expect(smtp.messages.map((m) => m.rcptTo)).toEqual([['zhou@example.com']]);
     // other days and other campaigns are empty
     const before = await h.getJson('/api/reports/campaigns?from=2026-03-01&to=2026-03-14');
     expect(before.campaigns.find((c: any) => c.campaign === 'birthday')).toMatchObject({ candidates: 0, deliveries: 0, orders: 0, revenue: '0.00' });

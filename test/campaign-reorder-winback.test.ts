@@ -6,7 +6,7 @@ import { refreshLifecycle, runNightlyLifecycle } from '../src/lifecycle';
 import { putCampaign, type CampaignConfig } from '../src/outreach/campaigns';
 import { localDate } from '../src/store-time';
 import { runCampaignSweep, sweepDeps } from '../src/outreach/sweep';
-import { startHarness, type Harness } from './support/harness';
+import { ALL_CHANNELS_ON, startHarness, type Harness } from './support/harness';
 
 const DAY = 86_400_000;
 const thresholds = { newDays: 30, dormantDays: 90, churnedDays: 365 };
@@ -34,7 +34,7 @@ const winback: CampaignConfig = {
 describe('reorder and win-back sweeps', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ env: ALL_CHANNELS_ON });
   });
   beforeEach(async () => {
     await h.app.db.query('SET FOREIGN_KEY_CHECKS = 0');

@@ -9,7 +9,7 @@ import { localDate } from '../src/store-time';
 import { runCampaignSweep, sweepDeps, type SweepResult } from '../src/outreach/sweep';
 import { inTransaction } from '../src/tx';
 import pino from 'pino';
-import { startHarness, waitFor, type Harness } from './support/harness';
+import { ALL_CHANNELS_ON, startHarness, waitFor, type Harness } from './support/harness';
 
 const birthday: CampaignConfig = {
   enabled: true,
@@ -69,7 +69,7 @@ describe('campaign sweep', () => {
     runCampaignSweep(sweepDeps(app), { kind: opts.kind ?? 'birthday', ...opts });
 
   beforeAll(async () => {
-    h = await startHarness({ env: { STORE_NAME: '咖啡小店' } });
+    h = await startHarness({ env: { ...ALL_CHANNELS_ON, STORE_NAME: '咖啡小店' } });
   });
   beforeEach(async () => {
     await h.app.db.query('SET FOREIGN_KEY_CHECKS = 0');
@@ -262,6 +262,19 @@ describe('campaign sweep', () => {
     // a disabled campaign can still be previewed
     expect((await post('birthday/run?date=2026-07-07&dryRun=1')).status).toBe(200);
     expect(await count(h.app, `SELECT COUNT(*) AS n FROM delivery`)).toBe(0);
+  });
+
+  it('a channel whose sending is off is passed over: SMS off → the email the campaign lists next; nothing left → no_channels', async () => {
+    const both = await customer(h.app, { name: '小赵', birthday: '1990-09-09', phone: '+8613800000041', email: 'zhao@example.com' });
+    const phoneOnly = await customer(h.app, { name: '小钱', birthday: '1990-09-09', phone: '+8613800000042' });
+    const smsOff = sweepDeps(h.app);
+    smsOff.adapters = { ...smsOff.adapters, sms: null };
+    const r = await runCampaignSweep(smsOff, { kind: 'birthday', date: '2026-09-09', now: new Date('2026-09-09T01:00:00Z'), dryRun: true });
+    expect(r.send).toEqual([expect.objectContaining({ customerId: both, channel: 'email' })]);
+    expect(r.skip).toEqual([expect.objectContaining({ customerId: phoneOnly, reason: 'no_address' })]);
+    // with SMS on, the same day routes both by SMS, the campaign's first channel they can be reached on
+    const on = await runCampaignSweep(sweepDeps(h.app), { kind: 'birthday', date: '2026-09-09', now: new Date('2026-09-09T01:00:00Z'), dryRun: true });
+    expect(on.send.map((x) => [x.customerId, x.channel]).sort()).toEqual([[both, 'sms'], [phoneOnly, 'sms']].sort());
   });
 
   it('a template that no longer renders is a skip with its reason, not a crash', async () => {

@@ -216,7 +216,8 @@ export async function runCampaignSweep(deps: SweepDeps, opts: SweepOptions): Pro
       return !id;
     });
     if (!fresh.length) return;
-    const routes = await routeDeliveries(db, fresh.map((c) => c.customerId), campaign.channels);
+    // a channel whose sending is not configured is passed over, so the next one in the campaign's order is tried
+    const routes = await routeDeliveries(db, fresh.map((c) => c.customerId), campaign.channels.filter((ch) => deps.adapters[ch]));
     const planned: Planned[] = [];
     const skippedHere: (SweepSkip & { c: Candidate })[] = [];
     for (const c of fresh) {

@@ -54,6 +54,22 @@ export function testEnv(env: Record<string, string> = {}, fakeBase = 'http://127
   };
 }
 
+/**
+ * Every outbound channel switched on, pointed at addresses where nothing answers: for tests that
+ * route and create deliveries but never send them (routing passes over channels that are off).
+ */
+export const ALL_CHANNELS_ON: Record<string, string> = {
+  SMS_PROVIDER: 'twilio',
+  TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
+  TWILIO_AUTH_TOKEN: 'twilio-auth-token-for-tests',
+  TWILIO_FROM: '+14155550100',
+  TWILIO_API_BASE: 'http://127.0.0.1:9',
+  SMTP_URL: 'smtp://127.0.0.1:9',
+  EMAIL_FROM: '"咖啡小店" <hello@shop.example>',
+  PUBLIC_BASE_URL: 'https://crm.shop.example',
+  UNSUBSCRIBE_SECRET: 'unsubscribe-secret-for-tests-0123456789',
+};
+
 export function testConfig(env: Record<string, string> = {}, fakeBase = 'http://127.0.0.1:9'): Config {
   return loadConfig(testEnv(env, fakeBase));
 }
