@@ -22,6 +22,7 @@ import Redis from 'ioredis';
 import { sealCallback } from '../channels/wecom/crypto';
 import { createDataSource, ensureDatabase, migrate } from '../src/db';
 import { formatSummary, summarise } from './cpuprofile-summary';
+import { cpuSeconds, machineCpu, pidsNamed } from './proc-stats';
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(ROOT, 'bench', 'out');
@@ -100,41 +101,6 @@ async function waitForHttp(url: string, child: ChildProcess, what: string, timeo
     await sleep(200);
   }
   throw new Error(`${what} did not answer 200 at ${url} within ${timeoutMs} ms`);
-}
-
-/** utime+stime in seconds of a pid, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks, USER_HZ = 100
-  } catch {
-    return 0;
-  }
-}
-
-function pidsNamed(names: string[]): number[] {
-  const pids: number[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (names.includes(fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim())) pids.push(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
-}
-
-/** Machine-wide busy and steal seconds (all CPUs) from /proc/stat. */
-function machineCpu(): { busy: number; steal: number } {
-  try {
-    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    const [user, nice, system, , , irq, softirq, steal] = f;
-    return { busy: (user + nice + system + irq + softirq) / 100, steal: (steal ?? 0) / 100 };
-  } catch {
-    return { busy: 0, steal: 0 };
-  }
 }
 
 type CpuSnapshot = Record<string, number>;

@@ -23,6 +23,7 @@ import { createContext } from '../src/context';
 import { createDataSource, ensureDatabase, migrate } from '../src/db';
 import { startWorker } from '../src/worker';
 import { startFakeTencentSms } from '../test/fakes/tencent-sms.fake';
+import { cpuSeconds, machineCpu, pidsNamed } from './proc-stats';
 
 const DATABASE_URL = 'mysql://root@127.0.0.1:3306/touchpoint_bench_send';
 const REDIS_URL = 'redis://127.0.0.1:6379/15';
@@ -35,39 +36,6 @@ const log = (s: string) => console.log(s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** utime+stime in seconds of a pid, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-function pidsNamed(names: string[]): number[] {
-  const pids: number[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (names.includes(fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim())) pids.push(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
-}
-
-/** Machine-wide busy seconds (all CPUs) from /proc/stat. */
-function machineBusy(): number {
-  try {
-    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    const [user, nice, system, , , irq, softirq] = f;
-    return (user + nice + system + irq + softirq) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 async function main(): Promise<void> {
   // ---------------------------------------------------------------- database: fresh schema, seeded rows
@@ -149,7 +117,7 @@ async function main(): Promise<void> {
   const ids = Array.from({ length: N }, (_, k) => String(k + 1));
   const mysqld = pidsNamed(['mariadbd', 'mysqld']);
   const redis = pidsNamed(['redis-server']);
-  const snap = () => ({ me: (process.cpuUsage().user + process.cpuUsage().system) / 1e6, db: mysqld.reduce((a, p) => a + cpuSeconds(p), 0), redis: redis.reduce((a, p) => a + cpuSeconds(p), 0), busy: machineBusy(), at: Date.now() });
+  const snap = () => ({ me: (process.cpuUsage().user + process.cpuUsage().system) / 1e6, db: mysqld.reduce((a, p) => a + cpuSeconds(p), 0), redis: redis.reduce((a, p) => a + cpuSeconds(p), 0), busy: machineCpu().busy, at: Date.now() });
   const load0 = os.loadavg();
   const before = snap();
 
