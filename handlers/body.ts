@@ -40,10 +40,14 @@ export async function readRawBody(ctx: Context, limit: number): Promise<Buffer> 
 
 export async function readJson(ctx: Context, limit = 1024 * 1024): Promise<Record<string, unknown>> {
   if (!ctx.is('application/json')) throw new HttpError(415, 'unsupported_media_type', 'send Content-Type: application/json');
-  const raw = (await readRawBody(ctx, limit)).toString('utf8');
+  return parseJsonObject(await readRawBody(ctx, limit));
+}
+
+/** A body that must be one JSON object (for routes that need the raw bytes too, e.g. to check a signature). */
+export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw);
+    parsed = JSON.parse(raw.toString('utf8'));
   } catch {
     throw new BadRequest('body', 'is not valid JSON');
   }

@@ -3,6 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import type { AppContext } from '../src/context';
+import { BadRequest } from '../src/paging';
 
 /** Every error answer has one shape: `{ error: { code, message } }`. */
 export function fail(ctx: Context, status: number, code: string, message: string): void {
@@ -30,7 +31,7 @@ export function sameSecret(given: string | undefined, expected: string | null | 
 }
 
 /**
- * Wraps a webhook route: an HttpError thrown inside is counted (callbacks_rejected_total by
+ * Wraps a webhook route: an HttpError (or BadRequest) thrown inside is counted (callbacks_rejected_total by
  * reason), logged at info without payload, and answered; the time to a successful answer is observed.
  */
 export function webhookRoute(app: AppContext, channel: string, route: string, handler: (ctx: Context) => Promise<void>) {
@@ -39,7 +40,9 @@ export function webhookRoute(app: AppContext, channel: string, route: string, ha
     try {
       await handler(ctx);
       if (ctx.status < 300) app.metrics.ingestSeconds.observe({ channel }, Number(process.hrtime.bigint() - started) / 1e9);
-    } catch (err) {
+    } catch (caught) {
+      // a validation error from the domain is a refusal like any other: counted and answered here
+      const err = caught instanceof BadRequest ? new HttpError(400, 'bad_request', `${caught.field}: ${caught.message}`) : caught;
       if (!(err instanceof HttpError)) throw err;
       app.metrics.callbacksRejected.inc({ channel, reason: err.code });
       app.log.info({ channel, route, reason: err.code, status: err.status }, 'webhook rejected');

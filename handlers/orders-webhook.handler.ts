@@ -7,8 +7,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type Router from '@koa/router';
 import type { AppContext } from '../src/context';
 import { parseOrderPayload } from '../src/orders';
-import { BadRequest } from '../src/paging';
-import { readRawBody } from './body';
+import { parseJsonObject, readRawBody } from './body';
 import { HttpError, webhookRoute } from './http-errors';
 import { storeInbound } from './inbound-webhook';
 
@@ -33,20 +32,7 @@ export function registerOrdersWebhook(router: Router, app: AppContext): void {
       const header = ctx.get(SIGNATURE_HEADER);
       if (!header) throw new HttpError(401, 'missing_signature', 'X-Touchpoint-Signature is required');
       if (!signatureMatches(secret, raw, header)) throw new HttpError(401, 'bad_signature', 'X-Touchpoint-Signature does not match the body');
-      let body: unknown;
-      try {
-        body = JSON.parse(raw.toString('utf8'));
-      } catch {
-        throw new HttpError(400, 'bad_request', 'body: is not valid JSON');
-      }
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'bad_request', 'body: must be a JSON object');
-      let order;
-      try {
-        order = parseOrderPayload(body as Record<string, unknown>, app.config.storeTimezone);
-      } catch (err) {
-        if (err instanceof BadRequest) throw new HttpError(400, 'bad_request', `${err.field}: ${err.message}`);
-        throw err;
-      }
+      const order = parseOrderPayload(parseJsonObject(raw), app.config.storeTimezone);
       const stored = await storeInbound(app, [
         { channel: 'shop', type: 'shop/order', dedupKey: `order:${order.orderId}`, payload: order as unknown as Record<string, unknown>, receivedAt: app.now() },
       ]);
