@@ -20,7 +20,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
 import { sealCallback } from '../channels/wecom/crypto';
-import { createDataSource, ensureDatabase, migrate } from '../src/db';
+import { createDataSource, ensureDatabase, migrate } from '../src/platform/db';
 import { formatSummary, summarise } from './cpuprofile-summary';
 import { cpuSeconds, machineCpu, pidsNamed } from './proc-stats';
 

@@ -10,10 +10,10 @@ import { Readable } from 'node:stream';
 import os from 'node:os';
 import mysql from 'mysql2/promise';
 import pino from 'pino';
-import { createDataSource, ensureDatabase, migrate } from '../src/db';
-import type { Domain } from '../src/domain';
-import { runNightlyLifecycle, recomputeRfm } from '../src/lifecycle';
-import { importOrders } from '../src/order-import';
+import { createDataSource, ensureDatabase, migrate } from '../src/platform/db';
+import type { Domain } from '../src/platform/domain';
+import { runNightlyLifecycle, recomputeRfm } from '../src/customers/lifecycle';
+import { importOrders } from '../src/orders/order-import';
 
 const ROOT_URL = 'mysql://root@127.0.0.1:3306';
 const DB = 'touchpoint_bench_lifecycle';

@@ -16,11 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
-import { createDataSource, ensureDatabase, migrate } from '../src/db';
+import { createDataSource, ensureDatabase, migrate } from '../src/platform/db';
 import { DEFAULT_CAMPAIGNS, putCampaign, type CampaignConfig } from '../src/outreach/campaigns';
 import { birthdayMonthDays } from '../src/outreach/birthday.campaign';
 import { CATCH_UP_DAYS } from '../src/outreach/candidates';
-import { addDays, zonedTime } from '../src/store-time';
+import { addDays, zonedTime } from '../src/platform/store-time';
 
 const ROOT = path.resolve(__dirname, '..');
 const DATABASE_URL = 'mysql://root@127.0.0.1:3306/touchpoint_bench_sweep';

@@ -1,7 +1,7 @@
 // Reading request bodies for /api: size-capped, JSON only, with errors that say what is wrong.
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
-import { BadRequest } from '../src/paging';
+import { BadRequest } from '../src/platform/paging';
 import { HttpError } from './http-errors';
 
 export { HttpError };

@@ -8,9 +8,9 @@ import type { AppContext } from '../src/context';
 import { getCampaign, isCampaignKind, isSweepKind, parseCampaignConfig, putCampaign } from '../src/outreach/campaigns';
 import { campaignReport } from '../src/outreach/report';
 import { syncCampaignSchedules } from '../src/outreach/schedule';
-import { addDays, isCalendarDate, localDate } from '../src/store-time';
+import { addDays, isCalendarDate, localDate } from '../src/platform/store-time';
 import { runCampaignSweep, sweepDeps } from '../src/outreach/sweep';
-import { BadRequest } from '../src/paging';
+import { BadRequest } from '../src/platform/paging';
 import { queryString as str, readJson } from './body';
 import { fail } from './http-errors';
 

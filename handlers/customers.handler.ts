@@ -1,11 +1,11 @@
 // /api/customers, /api/identities: auth (router-level) → validate → domain read → JSON.
 import type Router from '@koa/router';
 import type { AppContext } from '../src/context';
-import { applyCustomerEdit, IdentityTaken, parseCustomerEdit } from '../src/customer-edit';
-import { importCustomers } from '../src/customer-import';
-import { parseLimit } from '../src/paging';
-import { findCustomerIdByIdentity, getProfile, listCustomers, timelinePage } from '../src/profiles';
-import { inTransaction } from '../src/tx';
+import { applyCustomerEdit, IdentityTaken, parseCustomerEdit } from '../src/customers/customer-edit';
+import { importCustomers } from '../src/customers/customer-import';
+import { parseLimit } from '../src/platform/paging';
+import { findCustomerIdByIdentity, getProfile, listCustomers, timelinePage } from '../src/customers/profiles';
+import { inTransaction } from '../src/platform/tx';
 import { readJson } from './body';
 import { csvUpload } from './csv-upload';
 import { fail } from './http-errors';

@@ -18,7 +18,7 @@ import { parseMailgunRequest, SignatureError } from '../channels/email/mailgun.e
 import { MimeError, parseRawEmail, type InboundEmailItem } from '../channels/email/mime';
 import { parseSendGridRequest } from '../channels/email/sendgrid.email';
 import type { AppContext } from '../src/context';
-import { maskEmail } from '../src/logger';
+import { maskEmail } from '../src/platform/logger';
 import { readRawBody } from './body';
 import { HttpError, sameSecret, webhookRoute } from './http-errors';
 import { storeInboundItems } from './inbound-webhook';

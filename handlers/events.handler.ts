@@ -2,8 +2,8 @@
 import type Router from '@koa/router';
 import type { InboundStatus } from '../entities';
 import type { AppContext } from '../src/context';
-import { INBOUND_STATUSES, listInboundEvents } from '../src/inbox';
-import { BadRequest, decodeCursor, encodeCursor, parseLimit } from '../src/paging';
+import { INBOUND_STATUSES, listInboundEvents } from '../src/inbox/inbox';
+import { BadRequest, decodeCursor, encodeCursor, parseLimit } from '../src/platform/paging';
 import { fail } from './http-errors';
 
 const str = (v: unknown): string | undefined => (Array.isArray(v) ? v[0] : typeof v === 'string' ? v : undefined);

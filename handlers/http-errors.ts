@@ -3,7 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import type { AppContext } from '../src/context';
-import { BadRequest } from '../src/paging';
+import { BadRequest } from '../src/platform/paging';
 
 /** Every error answer has one shape: `{ error: { code, message } }`. */
 export function fail(ctx: Context, status: number, code: string, message: string): void {

@@ -4,7 +4,7 @@
 // the provider retries.
 import type { InboundItem } from '../channels/channel';
 import type { AppContext } from '../src/context';
-import type { InboundRecord, StoredEvent } from '../src/inbox';
+import type { InboundRecord, StoredEvent } from '../src/inbox/inbox';
 
 export async function storeInbound(app: AppContext, records: InboundRecord[]): Promise<StoredEvent[] | null> {
   if (!records.length) return [];

@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { ConsentChannel } from '../entities';
 import { DELIVERY_STATUSES } from '../entities';
-import { CONSENT_CHANNELS, listConsents, recordConsent } from '../src/consent';
+import { CONSENT_CHANNELS, listConsents, recordConsent } from '../src/consent/consent';
 import type { AppContext } from '../src/context';
-import { createDelivery, getDelivery, listDeliveries, type DeliveryContent } from '../src/deliveries';
-import { BadRequest, parseLimit } from '../src/paging';
-import { inTransaction } from '../src/tx';
-import { unsubscribeUrl } from '../src/unsubscribe';
+import { createDelivery, getDelivery, listDeliveries, type DeliveryContent } from '../src/sending/deliveries';
+import { BadRequest, parseLimit } from '../src/platform/paging';
+import { inTransaction } from '../src/platform/tx';
+import { unsubscribeUrl } from '../src/consent/unsubscribe';
 import { queryString as str, readJson } from './body';
 import { fail } from './http-errors';
 

@@ -6,7 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type Router from '@koa/router';
 import type { AppContext } from '../src/context';
-import { parseOrderPayload } from '../src/orders';
+import { parseOrderPayload } from '../src/orders/orders';
 import { parseJsonObject, readRawBody } from './body';
 import { HttpError, webhookRoute } from './http-errors';
 import { storeInbound } from './inbound-webhook';

@@ -2,7 +2,7 @@
 //   POST /api/orders/import   body: CSV, one row per order item (see src/order-import.ts)
 import type Router from '@koa/router';
 import type { AppContext } from '../src/context';
-import { importOrders } from '../src/order-import';
+import { importOrders } from '../src/orders/order-import';
 import { csvUpload } from './csv-upload';
 
 export function registerOrderRoutes(router: Router, app: AppContext): void {

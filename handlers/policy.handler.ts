@@ -2,8 +2,8 @@
 // validate (400 naming the field) → store → the policy as now in force.
 import type Router from '@koa/router';
 import type { AppContext } from '../src/context';
-import { getPolicy, parsePolicy, PolicyValidationError, savePolicy } from '../src/contact-policy';
-import { BadRequest } from '../src/paging';
+import { getPolicy, parsePolicy, PolicyValidationError, savePolicy } from '../src/sending/contact-policy';
+import { BadRequest } from '../src/platform/paging';
 import { readJson } from './body';
 
 export function registerPolicyRoutes(router: Router, app: AppContext): void {

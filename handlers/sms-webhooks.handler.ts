@@ -14,7 +14,7 @@ import { TWILIO_WEBHOOK_PATH } from '../channels/sms';
 import { parseTencentCallback } from '../channels/sms/tencent.sms';
 import { parseForm, parseTwilioWebhook, validateTwilioSignature } from '../channels/sms/twilio.sms';
 import type { AppContext } from '../src/context';
-import { maskPhone } from '../src/logger';
+import { maskPhone } from '../src/platform/logger';
 import { readRawBody } from './body';
 import { HttpError, sameSecret, webhookRoute } from './http-errors';
 import { storeInboundItems } from './inbound-webhook';

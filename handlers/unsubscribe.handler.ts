@@ -9,10 +9,10 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { fieldText, parseForm } from '../channels/email/form';
-import { recordConsent } from '../src/consent';
+import { recordConsent } from '../src/consent/consent';
 import type { AppContext } from '../src/context';
-import { inTransaction } from '../src/tx';
-import { verifyUnsubscribeToken } from '../src/unsubscribe';
+import { inTransaction } from '../src/platform/tx';
+import { verifyUnsubscribeToken } from '../src/consent/unsubscribe';
 import { readRawBody } from './body';
 
 const BODY_LIMIT = 64 * 1024;

@@ -6,7 +6,7 @@ import type { Context } from 'koa';
 import { decryptMessage, sha256Hex, verifySignature, WeComCryptoError } from '../channels/wecom/crypto';
 import { parseWeComXml, text, XmlError, type XmlObject } from '../channels/wecom/xml';
 import type { AppContext } from '../src/context';
-import { wecomEventType } from '../src/wecom/wecom-dispatch';
+import { wecomEventType } from '../src/inbox/wecom/wecom-dispatch';
 import { readRawBody } from './body';
 import { fail, HttpError, webhookRoute } from './http-errors';
 import { storeInbound } from './inbound-webhook';

@@ -6,9 +6,9 @@ import type { Job } from 'bull';
 import type { AppContext } from '../src/context';
 import { getCampaign } from '../src/outreach/campaigns';
 import { syncCampaignSchedules } from '../src/outreach/schedule';
-import { localDate } from '../src/store-time';
+import { localDate } from '../src/platform/store-time';
 import { runCampaignSweep, sweepDeps } from '../src/outreach/sweep';
-import type { CampaignSweepJobData } from '../src/queues';
+import type { CampaignSweepJobData } from '../src/platform/queues';
 
 export async function runCampaignSweepJob(app: AppContext, job: Job<CampaignSweepJobData>): Promise<Record<string, unknown>> {
   const { kind } = job.data;

@@ -3,9 +3,9 @@
 // no attempt is left or the error is permanent. Safe to run twice: handlers are idempotent.
 import type { Job } from 'bull';
 import type { AppContext } from '../src/context';
-import { PermanentError } from '../src/domain';
-import { processInboundEvent } from '../src/inbound-processor';
-import type { InboundJobData } from '../src/queues';
+import { PermanentError } from '../src/platform/domain';
+import { processInboundEvent } from '../src/inbox/inbound-processor';
+import type { InboundJobData } from '../src/platform/queues';
 
 export async function runInboundEventJob(ctx: AppContext, job: Job<InboundJobData>): Promise<string> {
   const { eventId } = job.data;

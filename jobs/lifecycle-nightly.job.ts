@@ -3,7 +3,7 @@
 // churned, new → active) and RFM quintiles, in set-based SQL over indexed candidates
 // (src/lifecycle.ts). Safe to run twice or late: the result depends only on the data and `now`.
 import type { AppContext } from '../src/context';
-import { runNightlyLifecycle, type NightlyResult } from '../src/lifecycle';
+import { runNightlyLifecycle, type NightlyResult } from '../src/customers/lifecycle';
 
 export const LIFECYCLE_CRON = '0 3 * * *';
 const JOB_ID = 'lifecycle-nightly';

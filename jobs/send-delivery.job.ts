@@ -5,8 +5,8 @@
 // queued again, delayed to the window's start. Running it twice sends once: only a `queued` row is sent.
 import type { Job } from 'bull';
 import type { AppContext } from '../src/context';
-import { deliver } from '../src/deliveries';
-import { SEND_CHANNELS, type SendJobData } from '../src/queues';
+import { deliver } from '../src/sending/deliveries';
+import { SEND_CHANNELS, type SendJobData } from '../src/platform/queues';
 
 const WAITING = 'waiting:';
 

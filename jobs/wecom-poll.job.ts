@@ -2,7 +2,7 @@
 // asks WeCom what became of the mass-message tasks still `sent` and records delivered/failed on
 // their delivery rows (src/wecom/mass-task-results.ts). Safe to run twice: only `sent` rows move.
 import type { AppContext } from '../src/context';
-import { pollMassTaskResults, type TaskPollResult } from '../src/wecom/mass-task-results';
+import { pollMassTaskResults, type TaskPollResult } from '../src/sending/wecom-task-results';
 
 export async function runWecomPollJob(app: AppContext): Promise<TaskPollResult> {
   const result = await pollMassTaskResults({ db: app.db, wecom: app.wecom, log: app.log }, app.now(), { maxAgeHours: app.config.sending.wecomPollMaxAgeHours });

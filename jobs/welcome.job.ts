@@ -4,9 +4,9 @@
 // Safe to run twice: the delivery is one row per event and only a queued row is sent.
 import type { Job } from 'bull';
 import type { AppContext } from '../src/context';
-import { deliver } from '../src/deliveries';
-import type { WelcomeJobData } from '../src/queues';
-import { prepareWelcome } from '../src/welcome';
+import { deliver } from '../src/sending/deliveries';
+import type { WelcomeJobData } from '../src/platform/queues';
+import { prepareWelcome } from '../src/outreach/welcome';
 
 export async function runWelcomeJob(app: AppContext, job: Job<WelcomeJobData>): Promise<string> {
   const plan = await prepareWelcome({ db: app.db, now: app.now, timeZone: app.config.storeTimezone, storeName: app.config.storeName }, job.data);

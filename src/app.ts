@@ -18,7 +18,7 @@ import { registerSmsWebhooks } from '../handlers/sms-webhooks.handler';
 import { registerUnsubscribe } from '../handlers/unsubscribe.handler';
 import { registerWeComCallback } from '../handlers/wecom-callback.handler';
 import type { AppContext } from './context';
-import { BadRequest } from './paging';
+import { BadRequest } from './platform/paging';
 
 export function createApp(app: AppContext): Koa {
   const koa = new Koa({ proxy: true });

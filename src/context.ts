@@ -7,14 +7,14 @@ import { createEmailAdapter } from '../channels/email';
 import { createSmsAdapter } from '../channels/sms';
 import { WeComApi, type TokenStore } from '../channels/wecom/api';
 import { WeComAdapter } from '../channels/wecom/wecom.adapter';
-import { MicroBatcher } from './batcher';
-import { createDataSource } from './db';
-import type { Domain } from './domain';
-import { Inbox } from './inbox';
-import { createLogger, type Logger } from './logger';
-import { createMetrics, type Metrics } from './metrics';
-import { WECOM_WELCOME } from './contact-policy';
-import { createQueues, createRedis, SEND_CHANNELS, type Queues } from './queues';
+import { MicroBatcher } from './platform/batcher';
+import { createDataSource } from './platform/db';
+import type { Domain } from './platform/domain';
+import { Inbox } from './inbox/inbox';
+import { createLogger, type Logger } from './platform/logger';
+import { createMetrics, type Metrics } from './platform/metrics';
+import { WECOM_WELCOME } from './sending/contact-policy';
+import { createQueues, createRedis, SEND_CHANNELS, type Queues } from './platform/queues';
 
 export interface AppContext {
   config: Config;

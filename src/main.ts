@@ -3,8 +3,8 @@
 import type http from 'node:http';
 import { ConfigError, loadConfig } from '../config';
 import { createContext } from './context';
-import { createDataSource, ensureDatabase, migrate } from './db';
-import { createLogger } from './logger';
+import { createDataSource, ensureDatabase, migrate } from './platform/db';
+import { createLogger } from './platform/logger';
 import { startServer } from './server';
 import { startWorker, type Worker } from './worker';
 

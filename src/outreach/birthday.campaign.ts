@@ -2,7 +2,7 @@
 // 29 February birthdays are greeted on 28 February in years without one (and on the 29th in leap
 // years, once: the key is per year). Key: birthday:<customer>:<year>. Index: idx_customer_birthday_md.
 import type { Candidate, CandidateSource } from './candidates';
-import { isLeapYear } from '../store-time';
+import { isLeapYear } from '../platform/store-time';
 
 /** The stored month-days ('MM-DD') greeted on `date`. */
 export function birthdayMonthDays(date: string): string[] {

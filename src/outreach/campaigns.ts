@@ -4,7 +4,7 @@
 // channel in the order without a template for it are refused when saved, not discovered at send time.
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { BadRequest } from '../paging';
+import { BadRequest } from '../platform/paging';
 import { COUPON_VARIABLES, TemplateError, templateVariables, type RenderMode } from './templates';
 
 export const CAMPAIGN_KINDS = ['welcome', 'birthday', 'reorder', 'winback'] as const;

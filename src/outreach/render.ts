@@ -7,7 +7,7 @@
 // (Chinese carriers and Tencent/Aliyun require it at the end of every marketing template, so that is
 // what the customer reads) or "Reply STOP to opt out" — unless the params already say it.
 import { hasOptOutInstruction } from '../../channels/sms/common';
-import type { DeliveryContent } from '../deliveries';
+import type { DeliveryContent } from '../sending/deliveries';
 import { templateFields, type CampaignChannel, type CampaignConfig } from './campaigns';
 import { renderTemplate, templateLanguage, TemplateError, type Language, type TemplateVars } from './templates';
 

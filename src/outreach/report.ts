@@ -13,7 +13,7 @@
 //        before the order wins (last touch), so no order counts twice.
 import type { DataSource } from 'typeorm';
 import { CAMPAIGN_KINDS, type CampaignKind } from './campaigns';
-import { addDays, zonedTime } from '../store-time';
+import { addDays, zonedTime } from '../platform/store-time';
 
 export const ATTRIBUTION_DAYS = 14;
 

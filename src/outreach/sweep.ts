@@ -7,19 +7,19 @@
 // A dry run goes as far as rendering and writes nothing.
 import type { DataSource, EntityManager } from 'typeorm';
 import type { SendChannel } from '../../channels/channel';
-import type { DeliveryContent } from '../deliveries';
-import { createDelivery } from '../deliveries';
-import { generateCouponCode, issueCoupons, type NewCoupon } from '../coupons';
-import type { Logger } from '../logger';
-import { routeDeliveries, type Route } from '../routing';
-import { inTransaction } from '../tx';
-import { unsubscribeUrl } from '../unsubscribe';
+import type { DeliveryContent } from '../sending/deliveries';
+import { createDelivery } from '../sending/deliveries';
+import { generateCouponCode, issueCoupons, type NewCoupon } from './coupons';
+import type { Logger } from '../platform/logger';
+import { routeDeliveries, type Route } from './routing';
+import { inTransaction } from '../platform/tx';
+import { unsubscribeUrl } from '../consent/unsubscribe';
 import type { EmailConfig, SmsConfig } from '../../config';
 import { birthdayCandidates } from './birthday.campaign';
 import { getCampaign, type CampaignChannel, type CampaignConfig, type SweepKind } from './campaigns';
 import type { Candidate, CandidateSource, SweepWindow } from './candidates';
 import { reorderCandidates } from './reorder.campaign';
-import { addDays, isCalendarDate, zonedTime } from '../store-time';
+import { addDays, isCalendarDate, zonedTime } from '../platform/store-time';
 import { renderFor } from './render';
 import { TemplateError, type TemplateVars } from './templates';
 import { winbackCandidates } from './winback.campaign';

@@ -2,7 +2,7 @@
 // migrations, not synchronize) and its own Redis db, both handed to the tests through the environment.
 import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
-import { createDataSource, ensureDatabase, migrate } from '../../src/db';
+import { createDataSource, ensureDatabase, migrate } from '../../src/platform/db';
 
 const MYSQL_ROOT = process.env.TEST_MYSQL_ROOT_URL ?? 'mysql://root@127.0.0.1:3306';
 const REDIS_ROOT = process.env.TEST_REDIS_ROOT_URL ?? 'redis://127.0.0.1:6379';

@@ -1,0 +1,40 @@
+// The customer timeline: every message and event, in and out. (channel, provider id) makes each
+// entry idempotent, so a retried job or a repeat delivery never adds a second line.
+import type { EntityManager } from 'typeorm';
+import type { Direction } from '../../entities';
+
+export interface NewTimelineEntry {
+  customerId: string;
+  channel: string;
+  direction: Direction;
+  kind: string;
+  text: string | null;
+  occurredAt: Date;
+  staffUserId?: string | null;
+  providerId: string;
+  inboundEventId?: string | null;
+  data?: Record<string, unknown> | null;
+}
+
+/** Inserts the entry unless one with the same (channel, providerId) exists; true when inserted. */
+export async function appendTimeline(em: EntityManager, e: NewTimelineEntry, now: Date): Promise<boolean> {
+  const res = await em.query(
+    `INSERT INTO timeline_entry (customer_id, channel, direction, kind, text, occurred_at, staff_user_id, provider_id, inbound_event_id, data, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id`,
+    [
+      e.customerId,
+      e.channel,
+      e.direction,
+      e.kind,
+      // TEXT holds 65,535 bytes: 16,000 characters fit even at 4 bytes each
+      e.text && e.text.length > 16_000 ? `${e.text.slice(0, 15_999)}…` : e.text,
+      e.occurredAt,
+      e.staffUserId ?? null,
+      e.providerId,
+      e.inboundEventId ?? null,
+      e.data ? JSON.stringify(e.data) : null,
+      now,
+    ],
+  );
+  return Number(res.affectedRows) === 1 && Number(res.insertId) > 0;
+}
