@@ -1,11 +1,16 @@
 // The published WeCom vectors (official sample, wechatpy suite) verify and decrypt with our crypto.
-import fs from 'node:fs';
-import path from 'node:path';
 import { decryptMessage, encryptMessage, signature, verifySignature, WeComCryptoError } from '../../channels/wecom/crypto';
 import { parseWeComXml } from '../../channels/wecom/xml';
+import { readVectors, vectorFileSha256, VECTOR_FILES } from '../support/vectors';
 
-const vectorsPath = path.resolve(__dirname, '../../../shared/vectors/wecom.json');
-const { vectors } = JSON.parse(fs.readFileSync(vectorsPath, 'utf8')) as { vectors: any[] };
+// the published vectors, copied into test/fixtures/vectors from ../shared/vectors
+const { vectors } = readVectors('wecom.json') as { vectors: any[] };
+
+describe('the vectors file', () => {
+  it('the in-repo copy is the published vectors file, unchanged', () => {
+    expect(vectorFileSha256('wecom.json')).toBe(VECTOR_FILES['wecom.json']);
+  });
+});
 
 describe.each(vectors.map((v) => [v.name, v]))('vector %s', (_name, v) => {
   it('verifies and decrypts the URL-verification echostr', () => {

@@ -1,13 +1,13 @@
 // /webhooks/wecom over HTTP: URL verification, the official POST vector, and every bad input —
 // each answered with the right status and leaving no row and no job behind.
-import fs from 'node:fs';
-import path from 'node:path';
 import { encryptMessage, sealCallback, signature } from '../../channels/wecom/crypto';
 import { startHarness, WECOM, wecomEventXml, nowSeconds, type Harness } from '../support/harness';
 import { TEST_DATABASE_URL } from '../support/env';
 import { startTcpProxy } from '../support/tcp-proxy';
+import { readVectors } from '../support/vectors';
 
-const vectors = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../shared/vectors/wecom.json'), 'utf8')).vectors;
+// the published vectors, copied into test/fixtures/vectors from ../shared/vectors
+const vectors = readVectors('wecom.json').vectors;
 const official = vectors[0];
 
 async function stored(h: Harness) {
