@@ -4,8 +4,8 @@
 // numbers, sign, template and TemplateParam and answers HTTP 200 `{"Code":"OK","Message":"OK",
 // "BizId","RequestId"}` or a business code (isv.MOBILE_NUMBER_ILLEGAL, isv.BUSINESS_LIMIT_CONTROL …).
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { FakeServer, type FakeRequest } from './fake-server';
 
 export interface AliyunCall {
   action: string;
@@ -20,35 +20,19 @@ export type AliyunScripted =
   | { kind: 'http'; status: number; code: string; message: string }
   | { kind: 'hang'; ms: number };
 
-export interface FakeAliyunSms {
-  /** http://127.0.0.1:port — give it to ALIYUN_SMS_ENDPOINT */
-  endpoint: string;
-  accessKeyId: string;
-  accessKeySecret: string;
-  signs: Set<string>;
-  /** approved templates: code → variable names */
-  templates: Map<string, string[]>;
-  /** flow control: sends per number before isv.BUSINESS_LIMIT_CONTROL */
-  perNumberLimit: number;
-  calls: AliyunCall[];
-  sent: { bizId: string; phone: string; outId: string; templateCode: string; templateParam: Record<string, string>; sign: string }[];
-  failNext(script: AliyunScripted, n?: number): void;
-  close(): Promise<void>;
-}
-
 /** RFC 3986 percent-encoding as Aliyun's signature uses it. */
 const pct = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 const sha256hex = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 
 /** ACS3-HMAC-SHA256 (https://help.aliyun.com/zh/sdk/product-overview/v3-request-structure-and-signature), recomputed from the request. */
-function verifyAcs3(req: http.IncomingMessage, body: Buffer, secrets: Map<string, string>): 'ok' | 'unknown_id' | 'bad_signature' | 'missing' {
+function verifyAcs3(req: FakeRequest, body: Buffer, secrets: Map<string, string>): 'ok' | 'unknown_id' | 'bad_signature' | 'missing' {
   const auth = String(req.headers.authorization ?? '');
   const m = /^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-f]{64})$/.exec(auth);
   if (!m) return 'missing';
   const [, keyId, signedHeaders, signature] = m;
   const secret = secrets.get(keyId);
   if (!secret) return 'unknown_id';
-  const url = new URL(req.url ?? '/', 'http://x');
+  const url = new URL(req.url, 'http://x');
   const query = [...url.searchParams.entries()]
     .map(([k, v]) => [pct(k), pct(v)] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -74,50 +58,67 @@ function mobileOk(n: string): boolean {
   return /^[1-9]\d{7,14}$/.test(d);
 }
 
-export async function startFakeAliyunSms(opts: { accessKeyId?: string; accessKeySecret?: string } = {}): Promise<FakeAliyunSms> {
-  const scripted: { script: AliyunScripted; n: number }[] = [];
-  const timers = new Set<NodeJS.Timeout>();
-  const perNumber = new Map<string, number>();
-  let biz = 0;
-  const fake: FakeAliyunSms = {
-    endpoint: '',
-    accessKeyId: opts.accessKeyId ?? 'LTAIfake00000000000001',
-    accessKeySecret: opts.accessKeySecret ?? 'fake-aliyun-secret-0000000000001',
-    signs: new Set(['咖啡小店']),
-    templates: new Map([
-      ['SMS_100001', ['name', 'days']],
-      ['SMS_100002', []],
-    ]),
-    perNumberLimit: 50,
-    calls: [],
-    sent: [],
-    failNext(script, n = 1) {
-      scripted.push({ script, n });
-    },
-    close: () =>
-      new Promise((r) => {
-        for (const t of timers) clearTimeout(t);
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
+const DEFAULT_SIGN = '咖啡小店';
 
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks);
-    const requestId = randomUUID().toUpperCase();
-    const reply = (status: number, body: Record<string, unknown>) => {
-      res.writeHead(status, { 'content-type': 'application/json;charset=utf-8' });
-      res.end(JSON.stringify({ RequestId: requestId, ...body }));
+/** The Aliyun SMS API on 127.0.0.1 (start it with `startFakeAliyunSms`). */
+export class FakeAliyunSms extends FakeServer<AliyunScripted> {
+  readonly accessKeyId: string;
+  readonly accessKeySecret: string;
+  /** approved signs; env() names the first */
+  readonly signs = new Set([DEFAULT_SIGN]);
+  /** approved templates: code → variable names */
+  readonly templates = new Map<string, string[]>([
+    ['SMS_100001', ['name', 'days']],
+    ['SMS_100002', []],
+  ]);
+  /** flow control: sends per number before isv.BUSINESS_LIMIT_CONTROL */
+  perNumberLimit = 50;
+  readonly calls: AliyunCall[] = [];
+  readonly sent: { bizId: string; phone: string; outId: string; templateCode: string; templateParam: Record<string, string>; sign: string }[] = [];
+  private readonly perNumber = new Map<string, number>();
+  private biz = 0;
+
+  constructor(opts: { accessKeyId?: string; accessKeySecret?: string } = {}) {
+    super();
+    this.accessKeyId = opts.accessKeyId ?? 'LTAIfake00000000000001';
+    this.accessKeySecret = opts.accessKeySecret ?? 'fake-aliyun-secret-0000000000001';
+  }
+
+  /** http://127.0.0.1:port — what ALIYUN_SMS_ENDPOINT names */
+  get endpoint(): string {
+    return this.base;
+  }
+
+  /** Touchpoint sending SMS through this fake: provider, sign, keys, endpoint and the variable names of the templates that have any. */
+  env(): Record<string, string> {
+    return {
+      SMS_PROVIDER: 'aliyun',
+      SMS_SIGN_NAME: [...this.signs][0] ?? DEFAULT_SIGN,
+      ALIYUN_SMS_ACCESS_KEY_ID: this.accessKeyId,
+      ALIYUN_SMS_ACCESS_KEY_SECRET: this.accessKeySecret,
+      ALIYUN_SMS_ENDPOINT: this.endpoint,
+      ALIYUN_SMS_TEMPLATE_PARAMS: [...this.templates]
+        .filter(([, vars]) => vars.length)
+        .map(([code, vars]) => `${code}:${vars.join(',')}`)
+        .join(';'),
     };
-    const url = new URL(req.url ?? '/', 'http://x');
-    const params: Record<string, string> = Object.fromEntries(url.searchParams);
+  }
+
+  /** answer the next `n` SendSms calls this way instead */
+  failNext(script: AliyunScripted, n = 1): void {
+    this.enqueue(script, n);
+  }
+
+  protected async handle(req: FakeRequest, res: http.ServerResponse): Promise<void> {
+    const raw = req.body;
+    const requestId = randomUUID().toUpperCase();
+    const reply = (status: number, body: Record<string, unknown>) => this.sendJson(res, status, { RequestId: requestId, ...body }, 'application/json;charset=utf-8');
+    const params: Record<string, string> = { ...req.query };
     // form-bodied calls (other SDK versions) carry the parameters in the body
     if (raw.length && String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded')) Object.assign(params, Object.fromEntries(new URLSearchParams(raw.toString('utf8'))));
     const action = String(req.headers['x-acs-action'] ?? params.Action ?? '');
-    const sig = verifyAcs3(req, raw, new Map([[fake.accessKeyId, fake.accessKeySecret]]));
-    fake.calls.push({ action, headers: req.headers, params, signatureValid: sig === 'ok' });
+    const sig = verifyAcs3(req, raw, new Map([[this.accessKeyId, this.accessKeySecret]]));
+    this.calls.push({ action, headers: req.headers, params, signatureValid: sig === 'ok' });
 
     if (sig === 'missing') return reply(400, { Code: 'MissingAuthorization', Message: 'Authorization is mandatory for this action.' });
     if (sig === 'unknown_id') return reply(404, { Code: 'InvalidAccessKeyId.NotFound', Message: 'Specified access key is not found.', HostId: 'dysmsapi.aliyuncs.com' });
@@ -125,17 +126,13 @@ export async function startFakeAliyunSms(opts: { accessKeyId?: string; accessKey
     if (req.headers['x-acs-version'] !== '2017-05-25') return reply(400, { Code: 'InvalidVersion', Message: 'Specified parameter Version is not valid.' });
     if (action !== 'SendSms') return reply(404, { Code: 'InvalidAction.NotFound', Message: `Specified api is not found, please check your url and method.` });
 
-    const next = scripted[0];
-    if (next) {
-      if (--next.n <= 0) scripted.shift();
-      const s = next.script;
-      if (s.kind === 'hang') {
-        await new Promise((r) => timers.add(setTimeout(r, s.ms)));
-        return reply(200, { Code: 'isp.SYSTEM_ERROR', Message: 'too late' });
-      }
-      if (s.kind === 'http') return reply(s.status, { Code: s.code, Message: s.message, HostId: 'dysmsapi.aliyuncs.com' });
-      return reply(200, { Code: s.code, Message: s.message });
+    const s = this.nextScript();
+    if (s?.kind === 'hang') {
+      await this.delay(s.ms);
+      return reply(200, { Code: 'isp.SYSTEM_ERROR', Message: 'too late' });
     }
+    if (s?.kind === 'http') return reply(s.status, { Code: s.code, Message: s.message, HostId: 'dysmsapi.aliyuncs.com' });
+    if (s?.kind === 'code') return reply(200, { Code: s.code, Message: s.message });
 
     if (!params.PhoneNumbers) return reply(400, { Code: 'MissingPhoneNumbers', Message: 'PhoneNumbers is mandatory for this action.' });
     if (!params.SignName) return reply(400, { Code: 'MissingSignName', Message: 'SignName is mandatory for this action.' });
@@ -143,8 +140,8 @@ export async function startFakeAliyunSms(opts: { accessKeyId?: string; accessKey
     const numbers = params.PhoneNumbers.split(',');
     if (numbers.length > 1000) return reply(200, { Code: 'isv.MOBILE_COUNT_OVER_LIMIT', Message: '手机号码数量超过限制' });
     if (!numbers.every(mobileOk)) return reply(200, { Code: 'isv.MOBILE_NUMBER_ILLEGAL', Message: '非法手机号' });
-    if (!fake.signs.has(params.SignName)) return reply(200, { Code: 'isv.SMS_SIGNATURE_ILLEGAL', Message: '该账号下找不到对应签名' });
-    const vars = fake.templates.get(params.TemplateCode);
+    if (!this.signs.has(params.SignName)) return reply(200, { Code: 'isv.SMS_SIGNATURE_ILLEGAL', Message: '该账号下找不到对应签名' });
+    const vars = this.templates.get(params.TemplateCode);
     if (!vars) return reply(200, { Code: 'isv.SMS_TEMPLATE_ILLEGAL', Message: '该账号下找不到对应模板' });
     let templateParam: Record<string, string> = {};
     if (params.TemplateParam) {
@@ -156,15 +153,16 @@ export async function startFakeAliyunSms(opts: { accessKeyId?: string; accessKey
     }
     if (!vars.every((v) => typeof templateParam[v] === 'string')) return reply(200, { Code: 'isv.TEMPLATE_MISSING_PARAMETERS', Message: '模板缺少变量' });
     for (const n of numbers) {
-      const count = (perNumber.get(n) ?? 0) + 1;
-      if (count > fake.perNumberLimit) return reply(200, { Code: 'isv.BUSINESS_LIMIT_CONTROL', Message: '触发号码天级流控Permits:' + fake.perNumberLimit });
-      perNumber.set(n, count);
+      const count = (this.perNumber.get(n) ?? 0) + 1;
+      if (count > this.perNumberLimit) return reply(200, { Code: 'isv.BUSINESS_LIMIT_CONTROL', Message: '触发号码天级流控Permits:' + this.perNumberLimit });
+      this.perNumber.set(n, count);
     }
-    const bizId = `${900000 + ++biz}${String(Date.now()).slice(-9)}^0`;
-    for (const n of numbers) fake.sent.push({ bizId, phone: n, outId: params.OutId ?? '', templateCode: params.TemplateCode, templateParam, sign: params.SignName });
+    const bizId = `${900000 + ++this.biz}${String(Date.now()).slice(-9)}^0`;
+    for (const n of numbers) this.sent.push({ bizId, phone: n, outId: params.OutId ?? '', templateCode: params.TemplateCode, templateParam, sign: params.SignName });
     reply(200, { Code: 'OK', Message: 'OK', BizId: bizId });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  fake.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return fake;
+  }
+}
+
+export function startFakeAliyunSms(opts: { accessKeyId?: string; accessKeySecret?: string } = {}): Promise<FakeAliyunSms> {
+  return new FakeAliyunSms(opts).listen();
 }

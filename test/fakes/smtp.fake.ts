@@ -1,6 +1,7 @@
 // A real SMTP server (smtp-server) on 127.0.0.1:0 for the tests: STARTTLS off, every message's
 // raw bytes captured, and told on demand to refuse a recipient or the data with a given reply
-// (550 mailbox unavailable, 451 local error…), or to insist on a login.
+// (550 mailbox unavailable, 451 local error…), or to insist on a login. Not an HTTP fake, so not a
+// FakeServer, but shaped like one: the capture, scripted refusals, close() and env().
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
 
@@ -17,12 +18,16 @@ export interface FakeSmtp {
   /** smtp://127.0.0.1:<port> (with the credentials when the server wants a login) */
   url: string;
   messages: CapturedMail[];
+  /** the From address env() gives Touchpoint (EMAIL_FROM) */
+  from: string;
   /** answer `code text` at `stage` until told otherwise (`null` = accept again) */
   refuse(stage: Stage, reply: { code: number; text: string } | null): void;
+  /** Touchpoint sending email through this fake: SMTP_URL and EMAIL_FROM. */
+  env(): Record<string, string>;
   close(): Promise<void>;
 }
 
-export async function startFakeSmtp(opts: { auth?: { user: string; pass: string } } = {}): Promise<FakeSmtp> {
+export async function startFakeSmtp(opts: { auth?: { user: string; pass: string }; from?: string } = {}): Promise<FakeSmtp> {
   const messages: CapturedMail[] = [];
   const refusals: Partial<Record<Stage, { code: number; text: string }>> = {};
   const refusal = (stage: Stage) => {
@@ -70,14 +75,17 @@ export async function startFakeSmtp(opts: { auth?: { user: string; pass: string 
   server.on('error', () => undefined);
   const port = ((server as unknown as { server: { address(): AddressInfo } }).server.address() as AddressInfo).port;
   const cred = opts.auth ? `${encodeURIComponent(opts.auth.user)}:${encodeURIComponent(opts.auth.pass)}@` : '';
-  return {
+  const fake: FakeSmtp = {
     port,
     url: `smtp://${cred}127.0.0.1:${port}`,
     messages,
+    from: opts.from ?? '"好店" <hello@shop.example>',
     refuse(stage, reply) {
       if (reply) refusals[stage] = reply;
       else delete refusals[stage];
     },
+    env: () => ({ SMTP_URL: fake.url, EMAIL_FROM: fake.from }),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+  return fake;
 }

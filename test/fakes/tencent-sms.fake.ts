@@ -5,8 +5,8 @@
 // (FailedOperation.PhoneNumberInBlacklist, InvalidParameterValue.IncorrectPhoneNumber, …) or
 // `{"Response":{"Error":{"Code","Message"},"RequestId"}}` for request-level errors.
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { FakeServer, type FakeRequest } from './fake-server';
 
 export interface TencentCall {
   action: string;
@@ -21,25 +21,6 @@ export type TencentScripted =
   | { kind: 'status'; code: string; message: string }
   | { kind: 'http'; status: number; body?: string }
   | { kind: 'hang'; ms: number };
-
-export interface FakeTencentSms {
-  /** http://127.0.0.1:port — give it to TENCENT_SMS_ENDPOINT */
-  endpoint: string;
-  secretId: string;
-  secretKey: string;
-  sdkAppId: string;
-  /** approved templates: id → number of {n} parameters */
-  templates: Map<string, number>;
-  signs: Set<string>;
-  /** numbers (E.164) that complained/unsubscribed at the carrier */
-  blacklist: Set<string>;
-  calls: TencentCall[];
-  /** SerialNo handed out per number, newest last */
-  sent: { serialNo: string; phone: string; sessionContext: string; templateId: string; params: string[]; sign: string }[];
-  /** answer the next `n` SendSms calls this way instead */
-  failNext(script: TencentScripted, n?: number): void;
-  close(): Promise<void>;
-}
 
 const sha256hex = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 const hmac = (key: string | Buffer, s: string) => createHmac('sha256', key).update(s, 'utf8').digest();
@@ -68,46 +49,62 @@ function verifyTc3(headers: http.IncomingHttpHeaders, body: Buffer, method: stri
   return expected === signature ? 'ok' : 'bad_signature';
 }
 
+const DEFAULT_SIGN = '咖啡小店';
 const CN_MOBILE = /^\+861[3-9]\d{9}$/;
 const INTL = /^\+[1-9]\d{6,14}$/;
 
-export async function startFakeTencentSms(opts: { secretId?: string; secretKey?: string; sdkAppId?: string } = {}): Promise<FakeTencentSms> {
-  const scripted: { script: TencentScripted; n: number }[] = [];
-  const timers = new Set<NodeJS.Timeout>();
-  let serial = 0;
-  const fake: FakeTencentSms = {
-    endpoint: '',
-    secretId: opts.secretId ?? 'AKIDfake0000000000000000000000000001',
-    secretKey: opts.secretKey ?? 'fake-tencent-secret-key-000000001',
-    sdkAppId: opts.sdkAppId ?? '1400006666',
-    templates: new Map([
-      ['1110001', 2],
-      ['1110002', 0],
-    ]),
-    signs: new Set(['咖啡小店']),
-    blacklist: new Set(),
-    calls: [],
-    sent: [],
-    failNext(script, n = 1) {
-      scripted.push({ script, n });
-    },
-    close: () =>
-      new Promise((r) => {
-        for (const t of timers) clearTimeout(t);
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
+/** The Tencent SMS API on 127.0.0.1 (start it with `startFakeTencentSms`). */
+export class FakeTencentSms extends FakeServer<TencentScripted> {
+  readonly secretId: string;
+  readonly secretKey: string;
+  readonly sdkAppId: string;
+  /** approved templates: id → number of {n} parameters */
+  readonly templates = new Map<string, number>([
+    ['1110001', 2],
+    ['1110002', 0],
+  ]);
+  /** approved signs; env() names the first */
+  readonly signs = new Set([DEFAULT_SIGN]);
+  /** numbers (E.164) that complained/unsubscribed at the carrier */
+  readonly blacklist = new Set<string>();
+  readonly calls: TencentCall[] = [];
+  /** SerialNo handed out per number, newest last */
+  readonly sent: { serialNo: string; phone: string; sessionContext: string; templateId: string; params: string[]; sign: string }[] = [];
+  private serial = 0;
 
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks);
-    const requestId = randomUUID();
-    const answer = (response: Record<string, unknown>) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ Response: { ...response, RequestId: requestId } }));
+  constructor(opts: { secretId?: string; secretKey?: string; sdkAppId?: string } = {}) {
+    super();
+    this.secretId = opts.secretId ?? 'AKIDfake0000000000000000000000000001';
+    this.secretKey = opts.secretKey ?? 'fake-tencent-secret-key-000000001';
+    this.sdkAppId = opts.sdkAppId ?? '1400006666';
+  }
+
+  /** http://127.0.0.1:port — what TENCENT_SMS_ENDPOINT names */
+  get endpoint(): string {
+    return this.base;
+  }
+
+  /** Touchpoint sending SMS through this fake: provider, sign, credentials, app id and endpoint. */
+  env(): Record<string, string> {
+    return {
+      SMS_PROVIDER: 'tencent',
+      SMS_SIGN_NAME: [...this.signs][0] ?? DEFAULT_SIGN,
+      TENCENT_SMS_SECRET_ID: this.secretId,
+      TENCENT_SMS_SECRET_KEY: this.secretKey,
+      TENCENT_SMS_SDK_APP_ID: this.sdkAppId,
+      TENCENT_SMS_ENDPOINT: this.endpoint,
     };
+  }
+
+  /** answer the next `n` SendSms calls this way instead */
+  failNext(script: TencentScripted, n = 1): void {
+    this.enqueue(script, n);
+  }
+
+  protected async handle(req: FakeRequest, res: http.ServerResponse): Promise<void> {
+    const raw = req.body;
+    const requestId = randomUUID();
+    const answer = (response: Record<string, unknown>) => this.sendJson(res, 200, { Response: { ...response, RequestId: requestId } });
     const error = (code: string, message: string) => answer({ Error: { Code: code, Message: message } });
     let body: Record<string, any> = {};
     try {
@@ -116,64 +113,55 @@ export async function startFakeTencentSms(opts: { secretId?: string; secretKey?:
       return error('FailedOperation.JsonParseFail', 'the request body is not JSON');
     }
     const action = String(req.headers['x-tc-action'] ?? '');
-    const sig = verifyTc3(req.headers, raw, req.method ?? 'POST', new Map([[fake.secretId, fake.secretKey]]));
-    fake.calls.push({ action, headers: req.headers, body, signatureValid: sig === 'ok' });
+    const sig = verifyTc3(req.headers, raw, req.method || 'POST', new Map([[this.secretId, this.secretKey]]));
+    this.calls.push({ action, headers: req.headers, body, signatureValid: sig === 'ok' });
 
-    if (req.method !== 'POST' || req.url !== '/') {
-      res.writeHead(404);
-      return res.end();
-    }
+    if (req.method !== 'POST' || req.url !== '/') return this.send(res, 404, 'text/plain', '');
     if (sig === 'missing') return error('AuthFailure.SignatureFailure', 'The provided credentials could not be validated. Please check your signature is correct.');
     if (sig === 'unknown_id') return error('AuthFailure.SecretIdNotFound', 'The SecretId is not found, please ensure that your SecretId is correct.');
     if (sig === 'bad_signature') return error('AuthFailure.SignatureFailure', 'The provided credentials could not be validated. Please check your signature is correct.');
     if (req.headers['x-tc-version'] !== '2021-01-11') return error('InvalidParameter', 'unsupported version');
     if (action !== 'SendSms') return error('InvalidAction', `The action ${action} is not supported here.`);
 
-    const next = scripted[0];
-    if (next) {
-      if (--next.n <= 0) scripted.shift();
-      const s = next.script;
-      if (s.kind === 'hang') {
-        await new Promise((r) => timers.add(setTimeout(r, s.ms)));
-        return error('InternalError.Timeout', 'timed out');
-      }
-      if (s.kind === 'http') {
-        res.writeHead(s.status, { 'content-type': 'text/html' });
-        return res.end(s.body ?? `<html><body>${s.status}</body></html>`);
-      }
-      if (s.kind === 'error') return error(s.code, s.message);
+    const s = this.nextScript();
+    if (s?.kind === 'hang') {
+      await this.delay(s.ms);
+      return error('InternalError.Timeout', 'timed out');
     }
+    if (s?.kind === 'http') return this.send(res, s.status, 'text/html', s.body ?? `<html><body>${s.status}</body></html>`);
+    if (s?.kind === 'error') return error(s.code, s.message);
 
     const phones: unknown = body.PhoneNumberSet;
     if (!Array.isArray(phones) || !phones.length) return error('MissingParameter', 'The request is missing a required parameter `PhoneNumberSet`.');
     if (phones.length > 200) return error('LimitExceeded.PhoneNumberCountLimit', 'at most 200 numbers per request');
     if (!body.SmsSdkAppId) return error('MissingParameter', 'The request is missing a required parameter `SmsSdkAppId`.');
-    if (body.SmsSdkAppId !== fake.sdkAppId) return error('UnauthorizedOperation.SmsSdkAppIdVerifyFail', 'SmsSdkAppId verify fail.');
+    if (body.SmsSdkAppId !== this.sdkAppId) return error('UnauthorizedOperation.SmsSdkAppIdVerifyFail', 'SmsSdkAppId verify fail.');
     if (!body.TemplateId) return error('MissingParameter', 'The request is missing a required parameter `TemplateId`.');
     const params: string[] = Array.isArray(body.TemplateParamSet) ? body.TemplateParamSet : [];
-    const templateParams = fake.templates.get(String(body.TemplateId));
+    const templateParams = this.templates.get(String(body.TemplateId));
 
     const statusFor = (phone: string): { Code: string; Message: string } => {
-      if (next && next.script.kind === 'status') return { Code: next.script.code, Message: next.script.message };
+      if (s?.kind === 'status') return { Code: s.code, Message: s.message };
       const normalized = /^1\d{10}$/.test(phone) ? `+86${phone}` : phone;
       if (!CN_MOBILE.test(normalized) && !(INTL.test(normalized) && !normalized.startsWith('+86'))) return { Code: 'InvalidParameterValue.IncorrectPhoneNumber', Message: 'incorrect phone number' };
-      if (normalized.startsWith('+86') && !fake.signs.has(String(body.SignName ?? ''))) return { Code: 'FailedOperation.SignatureIncorrectOrUnapproved', Message: 'signature format is incorrect or signature is not approved' };
+      if (normalized.startsWith('+86') && !this.signs.has(String(body.SignName ?? ''))) return { Code: 'FailedOperation.SignatureIncorrectOrUnapproved', Message: 'signature format is incorrect or signature is not approved' };
       if (templateParams === undefined) return { Code: 'FailedOperation.TemplateIncorrectOrUnapproved', Message: 'template is incorrect or not approved' };
       if (templateParams !== params.length) return { Code: 'FailedOperation.TemplateParamSetNotMatchApprovedTemplate', Message: 'the number of template parameters does not match the approved template' };
-      if (fake.blacklist.has(normalized)) return { Code: 'FailedOperation.PhoneNumberInBlacklist', Message: 'the phone number is in the blocklist (the user unsubscribed or complained)' };
+      if (this.blacklist.has(normalized)) return { Code: 'FailedOperation.PhoneNumberInBlacklist', Message: 'the phone number is in the blocklist (the user unsubscribed or complained)' };
       return { Code: 'Ok', Message: 'send success' };
     };
 
     const SendStatusSet = (phones as string[]).map((phone) => {
       const st = statusFor(String(phone));
       const normalized = /^1\d{10}$/.test(phone) ? `+86${phone}` : phone;
-      const serialNo = st.Code === 'Ok' ? `2433:${String(++serial).padStart(10, '0')}${Date.now() % 1e9}` : '';
-      if (serialNo) fake.sent.push({ serialNo, phone: normalized, sessionContext: String(body.SessionContext ?? ''), templateId: String(body.TemplateId), params, sign: String(body.SignName ?? '') });
+      const serialNo = st.Code === 'Ok' ? `2433:${String(++this.serial).padStart(10, '0')}${Date.now() % 1e9}` : '';
+      if (serialNo) this.sent.push({ serialNo, phone: normalized, sessionContext: String(body.SessionContext ?? ''), templateId: String(body.TemplateId), params, sign: String(body.SignName ?? '') });
       return { SerialNo: serialNo, PhoneNumber: normalized, Fee: st.Code === 'Ok' ? 1 : 0, SessionContext: String(body.SessionContext ?? ''), Code: st.Code, Message: st.Message, IsoCode: normalized.startsWith('+86') ? 'CN' : 'US' };
     });
     answer({ SendStatusSet });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  fake.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return fake;
+  }
+}
+
+export function startFakeTencentSms(opts: { secretId?: string; secretKey?: string; sdkAppId?: string } = {}): Promise<FakeTencentSms> {
+  return new FakeTencentSms(opts).listen();
 }

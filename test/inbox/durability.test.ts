@@ -34,7 +34,7 @@ async function timelineCount(h: Harness) {
 function spawnWorker(h: Harness): Promise<ChildProcess> {
   // node itself runs the worker (tsx as a loader, not its CLI, which would put the worker in a grandchild we could not kill)
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../support/worker-process.ts')], {
-    env: { ...process.env, ...testEnv({ TEST_QUEUE_LOCK_MS: String(LOCK_MS) }, h.fake.base) },
+    env: { ...process.env, ...testEnv({ TEST_QUEUE_LOCK_MS: String(LOCK_MS) }, h.fake.env()) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

@@ -34,20 +34,28 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** The environment the tests run Touchpoint with (also handed to worker processes they spawn). */
-export function testEnv(env: Record<string, string> = {}, fakeBase = 'http://127.0.0.1:9'): Record<string, string> {
+/** The WeCom API settings when no fake WeCom runs (the fake's env() otherwise): nothing listens at the base. */
+const WECOM_API_UNREACHABLE: Record<string, string> = {
+  WECOM_CORP_ID: WECOM.corpId,
+  WECOM_CONTACT_SECRET: 'contact-secret',
+  WECOM_AGENT_ID: '1000002',
+  WECOM_AGENT_SECRET: 'agent-secret',
+  WECOM_API_BASE: 'http://127.0.0.1:9',
+};
+
+/**
+ * The environment the tests run Touchpoint with (also handed to worker processes they spawn):
+ * the WeCom API settings from `wecomApi` (a fake's env()), then `env` over everything.
+ */
+export function testEnv(env: Record<string, string> = {}, wecomApi: Record<string, string> = WECOM_API_UNREACHABLE): Record<string, string> {
   return {
     DATABASE_URL: TEST_DATABASE_URL,
     REDIS_URL: TEST_REDIS_URL,
     ADMIN_TOKEN,
     LOG_LEVEL: 'silent',
-    WECOM_CORP_ID: WECOM.corpId,
     WECOM_TOKEN: WECOM.token,
     WECOM_ENCODING_AES_KEY: WECOM.encodingAesKey,
-    WECOM_CONTACT_SECRET: 'contact-secret',
-    WECOM_AGENT_ID: '1000002',
-    WECOM_AGENT_SECRET: 'agent-secret',
-    WECOM_API_BASE: fakeBase,
+    ...wecomApi,
     INBOX_STALE_AFTER_SECONDS: '0',
     INBOX_SWEEP_INTERVAL_SECONDS: '3600',
     ...env,
@@ -70,8 +78,8 @@ export const ALL_CHANNELS_ON: Record<string, string> = {
   UNSUBSCRIBE_SECRET: 'unsubscribe-secret-for-tests-0123456789',
 };
 
-export function testConfig(env: Record<string, string> = {}, fakeBase = 'http://127.0.0.1:9'): Config {
-  return loadConfig(testEnv(env, fakeBase));
+export function testConfig(env: Record<string, string> = {}, wecomApi?: Record<string, string>): Config {
+  return loadConfig(testEnv(env, wecomApi));
 }
 
 /** Empties every table and the test Redis database. */
@@ -91,7 +99,7 @@ export async function startHarness(
   opts: { env?: Record<string, string>; worker?: boolean; now?: () => Date; reset?: boolean; queueLockMs?: number; databaseUrl?: string } = {},
 ): Promise<Harness> {
   const fake = await startFakeWeCom(WECOM.corpId);
-  const config = testConfig({ ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}), ...opts.env }, fake.base);
+  const config = testConfig({ ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}), ...opts.env }, fake.env());
   const app = await createContext(config, { log: pino({ level: 'silent' }), now: opts.now, queueLockMs: opts.queueLockMs });
   if (opts.reset !== false) await resetState(app);
   const server: http.Server = await startServer(app, 0);
