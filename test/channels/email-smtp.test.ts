@@ -52,8 +52,8 @@ describe('SMTP email adapter', () => {
   let adapter: SmtpEmailAdapter;
 
   beforeEach(async () => {
-    smtp = await startFakeSmtp();
-    adapter = new SmtpEmailAdapter(emailConfig({ SMTP_URL: smtp.url, EMAIL_FROM: FROM }));
+    smtp = await startFakeSmtp({ from: FROM });
+    adapter = new SmtpEmailAdapter(emailConfig(smtp.env()));
   });
   afterEach(async () => {
     adapter.close();
@@ -184,11 +184,11 @@ describe('SMTP email adapter without a reachable server', () => {
   });
 
   it('a wrong SMTP password is retried, not a permanent failure of the message', async () => {
-    const smtp = await startFakeSmtp({ auth: { user: 'shop', pass: 'right-password' } });
+    const smtp = await startFakeSmtp({ auth: { user: 'shop', pass: 'right-password' }, from: FROM });
     const adapter = new SmtpEmailAdapter(emailConfig({ SMTP_URL: smtp.url.replace('right-password', 'wrong-password'), EMAIL_FROM: FROM }));
     try {
       expect(await expectProviderError(adapter.send(base()))).toMatchObject({ code: 'smtp_auth', permanent: false });
-      const good = new SmtpEmailAdapter(emailConfig({ SMTP_URL: smtp.url, EMAIL_FROM: FROM }));
+      const good = new SmtpEmailAdapter(emailConfig(smtp.env()));
       await expect(good.send(base())).resolves.toMatchObject({ status: 'sent' });
       expect(smtp.messages).toHaveLength(1);
     } finally {

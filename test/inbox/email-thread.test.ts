@@ -31,8 +31,7 @@ describe('email threading and unsubscribe, end to end', () => {
     h = await startHarness({
       worker: true,
       env: {
-        SMTP_URL: smtp.url,
-        EMAIL_FROM: '"好店" <hello@shop.example>',
+        ...smtp.env(),
         EMAIL_WEBHOOK_TOKEN: TOKEN,
         PUBLIC_BASE_URL: 'https://crm.shop.example',
         UNSUBSCRIBE_SECRET: 'unsubscribe-secret-0123456789-abcdefghij',

@@ -45,7 +45,7 @@ describe('campaigns end to end', () => {
   let now = new Date('2026-03-15T02:00:00Z'); // 10:00 on 15 March in Shanghai
   beforeAll(async () => {
     sms = await startFakeTencentSms();
-    smtp = await startFakeSmtp();
+    smtp = await startFakeSmtp({ from: '"咖啡小店" <hello@shop.example>' });
     // the shop's approved templates (id → number of params) at the provider
     sms.templates.set('1110001', 4);
     sms.templates.set('2220002', 3);
@@ -55,14 +55,8 @@ describe('campaigns end to end', () => {
       env: {
         ORDERS_WEBHOOK_SECRET: SECRET,
         STORE_NAME: '咖啡小店',
-        SMS_PROVIDER: 'tencent',
-        SMS_SIGN_NAME: '咖啡小店',
-        TENCENT_SMS_SECRET_ID: sms.secretId,
-        TENCENT_SMS_SECRET_KEY: sms.secretKey,
-        TENCENT_SMS_SDK_APP_ID: sms.sdkAppId,
-        TENCENT_SMS_ENDPOINT: sms.endpoint,
-        SMTP_URL: smtp.url,
-        EMAIL_FROM: '"咖啡小店" <hello@shop.example>',
+        ...sms.env(),
+        ...smtp.env(),
         PUBLIC_BASE_URL: 'https://crm.shop.example',
         UNSUBSCRIBE_SECRET: 'unsubscribe-secret-for-tests-0123456789',
       },

@@ -27,14 +27,8 @@ describe('contact policy', () => {
     smtp = await startFakeSmtp();
     h = await startHarness({
       env: {
-        SMS_PROVIDER: 'tencent',
-        SMS_SIGN_NAME: '咖啡小店',
-        TENCENT_SMS_SECRET_ID: sms.secretId,
-        TENCENT_SMS_SECRET_KEY: sms.secretKey,
-        TENCENT_SMS_SDK_APP_ID: sms.sdkAppId,
-        TENCENT_SMS_ENDPOINT: sms.endpoint,
-        SMTP_URL: smtp.url,
-        EMAIL_FROM: '"好店" <hello@shop.example>',
+        ...sms.env(),
+        ...smtp.env(),
         PUBLIC_BASE_URL: 'https://crm.shop.example',
         UNSUBSCRIBE_SECRET: 'unsubscribe-secret-0123456789-abcdefghij',
       },

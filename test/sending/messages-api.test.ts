@@ -16,7 +16,7 @@ describe('consents, messages and deliveries API', () => {
   });
   beforeEach(async () => {
     smtp.messages.length = 0;
-    h = await startHarness({ worker: true, env: { SMTP_URL: smtp.url, EMAIL_FROM: '"好店" <hello@shop.example>' } });
+    h = await startHarness({ worker: true, env: smtp.env() });
     customerId = await inTransaction(h.app.db, async (em) => (await resolveCustomer(em, [{ channel: 'email', externalId: 'li@qq.example' }], new Date(), new Date())).customerId);
     noEmailId = await inTransaction(h.app.db, async (em) => (await resolveCustomer(em, [{ channel: 'wecom', externalId: 'wmNOEMAIL' }], new Date(), new Date())).customerId);
   });

@@ -21,14 +21,7 @@ describe('send queues', () => {
     sms = await startFakeTencentSms();
     h = await startHarness({
       now: () => at2200,
-      env: {
-        SMS_PROVIDER: 'tencent',
-        SMS_SIGN_NAME: '咖啡小店',
-        TENCENT_SMS_SECRET_ID: sms.secretId,
-        TENCENT_SMS_SECRET_KEY: sms.secretKey,
-        TENCENT_SMS_SDK_APP_ID: sms.sdkAppId,
-        TENCENT_SMS_ENDPOINT: sms.endpoint,
-      },
+      env: sms.env(),
     });
   });
   afterAll(async () => {

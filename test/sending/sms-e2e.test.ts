@@ -59,15 +59,7 @@ describe('SMS end to end — Tencent', () => {
     fake = await startFakeTencentSms();
     h = await startHarness({
       worker: true,
-      env: {
-        SMS_PROVIDER: 'tencent',
-        SMS_WEBHOOK_TOKEN: TOKEN,
-        SMS_SIGN_NAME: '咖啡小店',
-        TENCENT_SMS_SECRET_ID: fake.secretId,
-        TENCENT_SMS_SECRET_KEY: fake.secretKey,
-        TENCENT_SMS_SDK_APP_ID: fake.sdkAppId,
-        TENCENT_SMS_ENDPOINT: fake.endpoint,
-      },
+      env: { ...fake.env(), SMS_WEBHOOK_TOKEN: TOKEN },
     });
   });
   afterEach(async () => {
@@ -193,15 +185,7 @@ describe('SMS end to end — Aliyun', () => {
     fake = await startFakeAliyunSms();
     h = await startHarness({
       worker: true,
-      env: {
-        SMS_PROVIDER: 'aliyun',
-        SMS_WEBHOOK_TOKEN: TOKEN,
-        SMS_SIGN_NAME: '咖啡小店',
-        ALIYUN_SMS_ACCESS_KEY_ID: fake.accessKeyId,
-        ALIYUN_SMS_ACCESS_KEY_SECRET: fake.accessKeySecret,
-        ALIYUN_SMS_ENDPOINT: fake.endpoint,
-        ALIYUN_SMS_TEMPLATE_PARAMS: 'SMS_100001:name,days',
-      },
+      env: { ...fake.env(), SMS_WEBHOOK_TOKEN: TOKEN },
     });
   });
   afterEach(async () => {
@@ -252,7 +236,7 @@ describe('SMS end to end — Twilio', () => {
     fake = await startFakeTwilio();
     h = await startHarness({
       worker: true,
-      env: { SMS_PROVIDER: 'twilio', TWILIO_ACCOUNT_SID: fake.accountSid, TWILIO_AUTH_TOKEN: fake.authToken, TWILIO_FROM: '+14155550100', TWILIO_API_BASE: fake.base },
+      env: fake.env(),
     });
     // the app's port is only known now: point StatusCallback at it (as SMS_PUBLIC_BASE_URL would in production)
     h.app.adapters.sms = new TwilioSmsAdapter(h.config.sms.twilio!, { statusCallback: (ref) => twilioStatusCallbackUrl(h.url, ref) });
