@@ -116,6 +116,22 @@ export interface InboundRequest {
   rawBody: Buffer;
 }
 
+/** One header of an InboundRequest as a string ('' when absent). */
+export function headerValue(req: Pick<InboundRequest, 'headers'>, name: string): string {
+  const v = req.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v.join(', ') : (v ?? '');
+}
+
+/**
+ * A webhook refused by its provider module (its protocol decides which status makes the sender
+ * retry or give up); the handler answers it as `{ error: { code, message } }` and stores nothing.
+ */
+export interface Refusal {
+  status: number;
+  code: string;
+  message: string;
+}
+
 /** A customer's message (SMS reply or email) as every provider's payload is normalised. */
 export interface InboundMessageItem {
   type: 'message';
