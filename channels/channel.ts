@@ -1,5 +1,6 @@
 // The one small interface every outbound provider adapter implements, and the shapes inbound
-// provider payloads are parsed into. Channels know config only: no Koa, no entities, no database.
+// provider payloads are parsed into. Channels import no Koa, no entities, no database, and no
+// config/ (config/ reads the provider registries in channels/, not the other way round).
 
 export type SendChannel = 'sms' | 'email' | 'wecom';
 
