@@ -1,5 +1,6 @@
 // The one small interface every outbound provider adapter implements, and the shapes inbound
-// provider payloads are parsed into. Channels know config only: no Koa, no entities, no database.
+// provider payloads are parsed into. Channels import no Koa, no entities, no database, and no
+// config/ (config/ reads the provider registries in channels/, not the other way round).
 
 export type SendChannel = 'sms' | 'email' | 'wecom';
 
@@ -114,6 +115,22 @@ export interface InboundRequest {
   method: string;
   headers: Record<string, string | string[] | undefined>;
   rawBody: Buffer;
+}
+
+/** One header of an InboundRequest as a string ('' when absent). */
+export function headerValue(req: Pick<InboundRequest, 'headers'>, name: string): string {
+  const v = req.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v.join(', ') : (v ?? '');
+}
+
+/**
+ * A webhook refused by its provider module (its protocol decides which status makes the sender
+ * retry or give up); the handler answers it as `{ error: { code, message } }` and stores nothing.
+ */
+export interface Refusal {
+  status: number;
+  code: string;
+  message: string;
 }
 
 /** A customer's message (SMS reply or email) as every provider's payload is normalised. */

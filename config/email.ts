@@ -1,12 +1,15 @@
-// Email settings, in four independent parts; a part whose settings are all missing is off (and
+// Email settings, in independent parts; a part whose settings are all missing is off (and
 // says so in `notices`), a part set up halfway or with a bad value is a problem naming the variable.
 //   sending      SMTP_URL + EMAIL_FROM (+ EMAIL_MESSAGE_ID_DOMAIN, default: EMAIL_FROM's domain)
 //   unsubscribe  PUBLIC_BASE_URL + UNSUBSCRIBE_SECRET: signed one-click links; without them no
 //                marketing email can carry List-Unsubscribe, so marketing email must not go out
-//   inbound      EMAIL_WEBHOOK_TOKEN: the raw RFC 822 endpoint and SendGrid Inbound Parse
-//   mailgun      MAILGUN_SIGNING_KEY (+ MAILGUN_MAX_AGE_SECONDS, default 900)
+//   inbound      EMAIL_WEBHOOK_TOKEN: the path token of the unsigned inbound routes (raw MIME, SendGrid)
+//   each inbound provider's own variables (MAILGUN_SIGNING_KEY, MAILGUN_MAX_AGE_SECONDS): read by its
+//                module's `loadConfig`; the modules are listed in EMAIL_INBOUND_PROVIDERS (channels/email/inbound.ts)
+import { EMAIL_INBOUND_PROVIDERS, type EmailInboundSlices } from '../channels/email/inbound';
+import { listing } from '../channels/env';
 
-export interface EmailConfig {
+export interface EmailBaseConfig {
   /** true when outbound email can be sent (SMTP_URL and EMAIL_FROM both valid) */
   sendEnabled: boolean;
   /** smtp:// or smtps:// URL, credentials included; never log it */
@@ -22,13 +25,18 @@ export interface EmailConfig {
   /** https origin (optionally with a path prefix), no trailing slash */
   publicBaseUrl: string | null;
   unsubscribeSecret: string | null;
-  /** path token for /webhooks/email/raw/:token and /webhooks/email/sendgrid/:token; null = both off */
+  /** path token of the unsigned inbound routes (/webhooks/email/raw/:token, /webhooks/email/sendgrid/:token); null = those off */
   webhookToken: string | null;
-  /** Mailgun HTTP webhook signing key; null = /webhooks/email/mailgun off */
-  mailgunSigningKey: string | null;
-  /** a Mailgun signature older (or further in the future) than this is refused */
-  mailgunMaxAgeSeconds: number;
 }
+
+/** The email settings: the shared parts above, and each inbound provider's own (e.g. mailgunSigningKey). */
+export type EmailConfig = EmailBaseConfig & EmailInboundSlices;
+
+/** e.g. 'raw MIME and SendGrid': the inbound routes EMAIL_WEBHOOK_TOKEN protects */
+const PATH_TOKEN_LABELS = listing(
+  EMAIL_INBOUND_PROVIDERS.filter((p) => p.webhook.auth.kind === 'path-token').map((p) => p.label),
+  'and',
+);
 
 const read = (env: Record<string, string | undefined>, name: string): string | undefined => {
   const v = env[name];
@@ -113,43 +121,29 @@ export function loadEmailConfig(env: Record<string, string | undefined>, problem
     );
   }
 
-  // inbound: raw MIME and SendGrid
+  // inbound: the path token, then each provider's own settings
   const token = read(env, 'EMAIL_WEBHOOK_TOKEN');
   let webhookToken: string | null = null;
   if (token) {
     if (PATH_TOKEN.test(token)) webhookToken = token;
     else problems.push('EMAIL_WEBHOOK_TOKEN: must be 24 to 128 characters of A-Z, a-z, 0-9, _ or - (it is a URL path segment)');
   } else {
-    notices.push('Inbound email (raw MIME and SendGrid) is off: EMAIL_WEBHOOK_TOKEN is not set');
+    notices.push(`Inbound email (${PATH_TOKEN_LABELS}) is off: EMAIL_WEBHOOK_TOKEN is not set`);
   }
+  const providers = EMAIL_INBOUND_PROVIDERS.map((p) => p.loadConfig(env, problems, notices));
 
-  // inbound: Mailgun
-  const mgKey = read(env, 'MAILGUN_SIGNING_KEY');
-  let mailgunSigningKey: string | null = null;
-  if (mgKey) {
-    if (mgKey.length >= 16 && !/\s/.test(mgKey)) mailgunSigningKey = mgKey;
-    else problems.push('MAILGUN_SIGNING_KEY: must be the HTTP webhook signing key from the Mailgun console (16+ characters, no spaces)');
-  } else {
-    notices.push('Mailgun inbound email is off: MAILGUN_SIGNING_KEY is not set');
-  }
-  let mailgunMaxAgeSeconds = 900;
-  const maxAge = read(env, 'MAILGUN_MAX_AGE_SECONDS');
-  if (maxAge) {
-    if (/^\d{1,6}$/.test(maxAge) && Number(maxAge) >= 60 && Number(maxAge) <= 86_400) mailgunMaxAgeSeconds = Number(maxAge);
-    else problems.push('MAILGUN_MAX_AGE_SECONDS: must be a whole number of seconds from 60 to 86400');
-  }
-
-  return {
-    sendEnabled,
-    smtpUrl: sendEnabled ? smtpUrl! : null,
-    from: sendEnabled ? from! : null,
-    fromAddress: sendEnabled ? fromAddress : null,
-    messageIdDomain,
-    unsubscribeEnabled,
-    publicBaseUrl: unsubscribeEnabled ? publicBaseUrl : null,
-    unsubscribeSecret: unsubscribeEnabled ? secret! : null,
-    webhookToken,
-    mailgunSigningKey,
-    mailgunMaxAgeSeconds,
-  };
+  return Object.assign(
+    {
+      sendEnabled,
+      smtpUrl: sendEnabled ? smtpUrl! : null,
+      from: sendEnabled ? from! : null,
+      fromAddress: sendEnabled ? fromAddress : null,
+      messageIdDomain,
+      unsubscribeEnabled,
+      publicBaseUrl: unsubscribeEnabled ? publicBaseUrl : null,
+      unsubscribeSecret: unsubscribeEnabled ? secret! : null,
+      webhookToken,
+    },
+    ...providers,
+  ) as EmailConfig;
 }

@@ -1,6 +1,7 @@
 // /api consents, staff messages and deliveries: auth (router-level) → validate → domain → JSON.
 import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
+import { findSmsProvider } from '../channels/sms';
 import type { ConsentChannel } from '../entities';
 import { DELIVERY_STATUSES } from '../entities';
 import { CONSENT_CHANNELS, listConsents, recordConsent } from '../src/consent/consent';
@@ -83,7 +84,7 @@ export function registerMessageRoutes(router: Router, app: AppContext): void {
         content = { text: text ?? params.join(' '), templateId, signName, params: params as string[] };
       } else {
         if (!text) throw new BadRequest('text', 'give text or template');
-        if (adapter.provider !== 'twilio') throw new BadRequest('template', `SMS through ${adapter.provider} needs a provider-approved template`);
+        if (!findSmsProvider(adapter.provider)?.capabilities.freeText) throw new BadRequest('template', `SMS through ${adapter.provider} needs a provider-approved template`);
         content = { text };
       }
     } else {

@@ -1,18 +1,19 @@
-// SMS webhooks — thin: check the caller → read the raw body (256 KB cap) → parse into inbound items
-// → commit them to the durable inbox → answer the provider exactly as it expects → (enqueue).
+// SMS webhooks — thin, and the same for every provider in SMS_PROVIDERS (channels/sms/index.ts):
+// check the caller → read the raw body (256 KB cap) → let the provider module parse it into inbound
+// items → commit them to the durable inbox → answer the provider exactly as its module declares →
+// (enqueue). Each module declares its routes, e.g.
 //   POST /webhooks/sms/tencent/:token  reply callback (one object) and status callback (array of reports)
 //   POST /webhooks/sms/aliyun/:token   SmsUp and SmsReport HTTP batch pushes (arrays)
 //   POST /webhooks/sms/twilio          inbound SMS and status callbacks (form-encoded, X-Twilio-Signature)
-// Tencent and Aliyun sign nothing: the unguessable path token is their protection (404 when wrong
-// or unset, compared in constant time). Every refusal stores nothing.
+// A path-token route (the provider signs nothing) is protected by the unguessable path token (404
+// when wrong or unset, compared in constant time); a signed route by its module's checks. Every
+// refusal stores nothing.
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import type { InboundItem, InboundRequest } from '../channels/channel';
-import { parseAliyunPush } from '../channels/sms/aliyun.sms';
+import type { InboundItem, InboundRequest, Refusal } from '../channels/channel';
+import { SMS_PROVIDERS, type SmsConfig } from '../channels/sms';
 import { SmsPayloadError } from '../channels/sms/common';
-import { TWILIO_WEBHOOK_PATH } from '../channels/sms';
-import { parseTencentCallback } from '../channels/sms/tencent.sms';
-import { parseForm, parseTwilioWebhook, validateTwilioSignature } from '../channels/sms/twilio.sms';
+import type { SmsWebhook } from '../channels/sms/provider';
 import type { AppContext } from '../src/context';
 import { maskPhone } from '../src/platform/logger';
 import { readRawBody } from './body';
@@ -21,17 +22,7 @@ import { storeInboundItems } from './inbound-webhook';
 
 export const SMS_BODY_LIMIT = 256 * 1024;
 
-export const TENCENT_ACK = { result: 0, errmsg: 'OK' };
-export const ALIYUN_ACK = { code: 0, msg: '接收成功' };
-export const TWILIO_ACK = '<Response/>';
-
-
-
 const readBody = (ctx: Context): Promise<Buffer> => readRawBody(ctx, SMS_BODY_LIMIT);
-
-function inboundRequest(ctx: Context, url: string, rawBody: Buffer): InboundRequest {
-  return { url, method: ctx.method, headers: ctx.headers, rawBody };
-}
 
 function parse<T>(fn: () => T): T {
   try {
@@ -42,10 +33,10 @@ function parse<T>(fn: () => T): T {
   }
 }
 
+const refuse = (r: Refusal) => new HttpError(r.status, r.code, r.message);
+
 export function registerSmsWebhooks(router: Router, app: AppContext): void {
   const cfg = app.config.sms;
-
-  const guard = (provider: string, handler: (ctx: Context) => Promise<void>) => webhookRoute(app, 'sms', provider, handler);
 
   /** Commits the items, then answers; 503 when the inbox could not take them (the provider retries). */
   const store = async (ctx: Context, provider: string, items: InboundItem[], answer: () => void) => {
@@ -60,45 +51,28 @@ export function registerSmsWebhooks(router: Router, app: AppContext): void {
     if (!sameSecret(ctx.params.token, cfg.webhookToken)) throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path.replace(/[^/]+$/, '…')}`);
   };
 
-  router.post('/webhooks/sms/tencent/:token', guard('tencent', async (ctx) => {
-    checkToken(ctx);
-    const raw = await readBody(ctx);
-    const items = parse(() => parseTencentCallback(inboundRequest(ctx, ctx.href, raw)));
-    await store(ctx, 'tencent', items, () => {
-      ctx.status = 200;
-      ctx.body = TENCENT_ACK;
-    });
-  }));
-
-  router.post('/webhooks/sms/aliyun/:token', guard('aliyun', async (ctx) => {
-    checkToken(ctx);
-    const raw = await readBody(ctx);
-    const items = parse(() => parseAliyunPush(inboundRequest(ctx, ctx.href, raw)));
-    await store(ctx, 'aliyun', items, () => {
-      ctx.status = 200;
-      ctx.body = ALIYUN_ACK;
-    });
-  }));
-
-  router.post(TWILIO_WEBHOOK_PATH, guard('twilio', async (ctx) => {
-    const authToken = cfg.twilioAuthToken;
-    if (!authToken) throw new HttpError(404, 'channel_off', 'not found');
-    // Twilio's newer "Webhook Rules" signing (HMAC-SHA256) is not supported: refuse rather than half-check
-    if (ctx.get('x-twilio-webhooks-signature-settings')) throw new HttpError(403, 'unsupported_signature', 'this signature scheme is not supported; use the X-Twilio-Signature scheme');
-    const signature = ctx.get('x-twilio-signature');
-    if (!signature) throw new HttpError(403, 'missing_signature', 'X-Twilio-Signature is required');
-    const raw = await readBody(ctx);
-    if (!ctx.is('application/x-www-form-urlencoded')) throw new HttpError(400, 'bad_payload', 'the body must be application/x-www-form-urlencoded');
-    const params = parse(() => parseForm(raw.toString('utf8')));
-    // the URL Twilio called: the configured public origin, or else the request's own as the proxy
-    // reports it (X-Forwarded-Proto/Host; Koa 3's ctx.origin is the Origin header, not this)
-    const url = `${cfg.publicBaseUrl ?? `${ctx.protocol}://${ctx.host}`}${ctx.originalUrl}`;
-    if (!validateTwilioSignature(authToken, signature, url, params)) throw new HttpError(403, 'bad_signature', 'X-Twilio-Signature does not match');
-    const items = parse(() => parseTwilioWebhook(inboundRequest(ctx, url, raw), params));
-    await store(ctx, 'twilio', items, () => {
-      ctx.status = 200;
-      ctx.type = 'text/xml';
-      ctx.body = TWILIO_ACK;
-    });
-  }));
+  for (const provider of SMS_PROVIDERS) {
+    for (const hook of provider.webhooks as readonly SmsWebhook<SmsConfig>[]) {
+      router.post(hook.path, webhookRoute(app, 'sms', provider.id, async (ctx) => {
+        if (hook.auth.kind === 'path-token') checkToken(ctx);
+        else {
+          const refusal = hook.auth.precheck(ctx.headers, cfg);
+          if (refusal) throw refuse(refusal);
+        }
+        const raw = await readBody(ctx);
+        if (hook.contentType && !ctx.is(hook.contentType)) throw new HttpError(400, 'bad_payload', `the body must be ${hook.contentType}`);
+        // the URL the provider called: the configured public origin, or else the request's own as the
+        // proxy reports it (X-Forwarded-Proto/Host; Koa 3's ctx.origin is the Origin header, not this)
+        const url = `${cfg.publicBaseUrl ?? `${ctx.protocol}://${ctx.host}`}${ctx.originalUrl}`;
+        const req: InboundRequest = { url, method: ctx.method, headers: ctx.headers, rawBody: raw };
+        const outcome = parse(() => hook.receive(req, cfg));
+        if ('refused' in outcome) throw refuse(outcome.refused);
+        await store(ctx, provider.id, outcome.items, () => {
+          ctx.status = 200;
+          if (hook.ack.type) ctx.type = hook.ack.type;
+          ctx.body = hook.ack.body;
+        });
+      }));
+    }
+  }
 }

@@ -3,11 +3,17 @@
 // Signature: hex(HMAC-SHA256(signing key, timestamp + token)) in `signature`, compared in constant
 // time; a timestamp further than `maxAgeSeconds` from now is refused (a captured request cannot be
 // replayed later). The caller also binds each token to the mail it carried (the signature covers
-// timestamp and token only, not the body), see handlers/email-webhooks.handler.ts.
+// timestamp and token only, not the body): the module declares it `singleUse`, and
+// handlers/email-webhooks.handler.ts keeps the first mail seen with each token.
+// Why 401 and not 406 for a bad signature: 406 tells Mailgun to drop the message for good.
+// A forger does not care which code it gets, but a genuine post failing our check (a rotated or
+// mistyped MAILGUN_SIGNING_KEY) should stay in Mailgun's retry schedule (8 h) while the key is fixed.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { InboundRequest } from '../channel';
+import { readVar } from '../env';
 import { fieldText, parseForm, type ParsedForm } from './form';
 import { buildEmailItem, MimeError, parseHeaderList, parseRawEmail, sha256Hex, type InboundEmailItem } from './mime';
+import { defineEmailInboundProvider, EMAIL_ACK } from './provider';
 
 export type MailgunRejection = 'missing_signature' | 'bad_signature' | 'stale_timestamp';
 
@@ -123,3 +129,57 @@ export async function parseMailgunRequest(req: InboundRequest, opts: MailgunOpti
   const { token } = verifyMailgunForm(form, opts);
   return { item: await mailgunItem(form), token };
 }
+
+// ---------------------------------------------------------------- the provider module
+
+export interface MailgunSettings {
+  /** Mailgun HTTP webhook signing key; null = /webhooks/email/mailgun off */
+  mailgunSigningKey: string | null;
+  /** a Mailgun signature older (or further in the future) than this is refused */
+  mailgunMaxAgeSeconds: number;
+}
+
+export const mailgunEmail = defineEmailInboundProvider({
+  id: 'mailgun',
+  label: 'Mailgun',
+  env: {
+    MAILGUN_SIGNING_KEY: 'the HTTP webhook signing key from the Mailgun console: turns on /webhooks/email/mailgun',
+    MAILGUN_MAX_AGE_SECONDS: 'refuse posts whose signed timestamp is further than this from now (60–86400, default 900)',
+  },
+  loadConfig(env, problems, notices): MailgunSettings {
+    const key = readVar(env, 'MAILGUN_SIGNING_KEY');
+    let mailgunSigningKey: string | null = null;
+    if (key) {
+      if (key.length >= 16 && !/\s/.test(key)) mailgunSigningKey = key;
+      else problems.push('MAILGUN_SIGNING_KEY: must be the HTTP webhook signing key from the Mailgun console (16+ characters, no spaces)');
+    } else {
+      notices.push('Mailgun inbound email is off: MAILGUN_SIGNING_KEY is not set');
+    }
+    let mailgunMaxAgeSeconds = 900;
+    const maxAge = readVar(env, 'MAILGUN_MAX_AGE_SECONDS');
+    if (maxAge) {
+      if (/^\d{1,6}$/.test(maxAge) && Number(maxAge) >= 60 && Number(maxAge) <= 86_400) mailgunMaxAgeSeconds = Number(maxAge);
+      else problems.push('MAILGUN_MAX_AGE_SECONDS: must be a whole number of seconds from 60 to 86400');
+    }
+    return { mailgunSigningKey, mailgunMaxAgeSeconds };
+  },
+  webhook: {
+    // Mailgun Routes forward()
+    path: '/webhooks/email/mailgun',
+    auth: {
+      kind: 'signed',
+      precheck: (cfg) => (cfg.mailgunSigningKey ? null : { status: 404, code: 'channel_off', message: 'Mailgun inbound email is not configured on this server' }),
+    },
+    receive: async (req, cfg, opts) => {
+      try {
+        const { item, token } = await parseMailgunRequest(req, { signingKey: cfg.mailgunSigningKey!, maxAgeSeconds: cfg.mailgunMaxAgeSeconds, now: opts.now, fieldSize: opts.fieldSize });
+        // Mailgun's retries resend the same signature block with the same mail and still pass
+        return { item, singleUse: { token, ttlSeconds: cfg.mailgunMaxAgeSeconds * 2 + 60 } };
+      } catch (err) {
+        if (err instanceof SignatureError) return { refused: { status: 401, code: err.reason, message: err.message } };
+        throw err;
+      }
+    },
+    ack: { body: EMAIL_ACK },
+  },
+});

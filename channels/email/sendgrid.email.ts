@@ -6,6 +6,7 @@
 import type { InboundRequest } from '../channel';
 import { FormError, parseForm } from './form';
 import { parseRawEmail, type InboundEmailItem } from './mime';
+import { defineEmailInboundProvider, EMAIL_ACK } from './provider';
 
 /** Throws FormError (not a form, or raw mode is off) or MimeError (the message cannot be read). */
 export async function parseSendGridRequest(req: InboundRequest, opts: { fieldSize: number }): Promise<InboundEmailItem> {
@@ -23,3 +24,16 @@ export async function parseSendGridRequest(req: InboundRequest, opts: { fieldSiz
   }
   return parseRawEmail(raw, 'sendgrid');
 }
+
+export const sendgridEmail = defineEmailInboundProvider({
+  id: 'sendgrid',
+  label: 'SendGrid',
+  env: {},
+  loadConfig: () => ({}),
+  webhook: {
+    path: '/webhooks/email/sendgrid/:token',
+    auth: { kind: 'path-token' },
+    receive: async (req, _cfg, opts) => ({ item: await parseSendGridRequest(req, { fieldSize: opts.fieldSize }) }),
+    ack: { body: EMAIL_ACK },
+  },
+});

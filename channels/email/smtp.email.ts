@@ -7,9 +7,15 @@
 // (RFC 8058 also wants DKIM covering both headers: that is the relay's job; see .env.example.)
 // One SMTP connection per message: sends are spread over the send queue and rate-limited there.
 import nodemailer from 'nodemailer';
-import type { EmailConfig } from '../../config/email';
 import { ProviderError, type ChannelAdapter, type OutboundEmail, type SendResult } from '../channel';
 import { htmlToText, normalizeMessageId, sanitizeEmailHtml } from './mime';
+
+/** What the SMTP adapter reads of the email settings (config/email.ts's EmailConfig has them). */
+export interface SmtpSettings {
+  sendEnabled: boolean;
+  smtpUrl: string | null;
+  from: string | null;
+}
 
 const ADDRESS = /^[^\s@<>"(),;:]+@[^\s@<>"(),;:]+\.[^\s@<>"(),;:]+$/;
 
@@ -62,7 +68,7 @@ export class SmtpEmailAdapter implements ChannelAdapter<OutboundEmail> {
   private readonly transport: ReturnType<typeof nodemailer.createTransport>;
   private readonly from: string;
 
-  constructor(cfg: EmailConfig, opts: SmtpEmailOptions = {}) {
+  constructor(cfg: SmtpSettings, opts: SmtpEmailOptions = {}) {
     if (!cfg.sendEnabled || !cfg.smtpUrl || !cfg.from) throw new Error('SmtpEmailAdapter needs SMTP_URL and EMAIL_FROM');
     this.from = cfg.from;
     this.transport = nodemailer.createTransport({

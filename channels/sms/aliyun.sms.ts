@@ -4,10 +4,19 @@
 // its receipts as not idempotent: the same push can arrive twice, so keys are stable per message.
 import Dysmsapi, { SendSmsRequest } from '@alicloud/dysmsapi20170525';
 import { Config } from '@alicloud/openapi-client';
-import type { AliyunSmsConfig } from '../../config/sms';
 import { ProviderError, type ChannelAdapter, type InboundItem, type InboundMessageItem, type InboundRequest, type InboundStatusItem, type OutboundSms, type SendResult } from '../channel';
+import { httpUrlVar, missingVars, readVar } from '../env';
 import { beijingTimeToIso, checkOutbound, networkError, SmsPayloadError } from './common';
 import { toE164 } from './phone';
+import { defineSmsProvider } from './provider';
+
+export interface AliyunSmsConfig {
+  accessKeyId: string;
+  accessKeySecret: string;
+  endpoint: string;
+  /** template code → its variable names, in the order of our positional params */
+  templateParams: Record<string, string[]>;
+}
 
 /**
  * Aliyun codes (https://help.aliyun.com/document_detail/101346.html) a retry can fix: system
@@ -189,3 +198,56 @@ export function parseAliyunPush(req: InboundRequest): InboundItem[] {
     throw new SmsPayloadError(`${where}: neither an uplink message (phone_number, content, sequence_id) nor a delivery report (phone_number, success, biz_id)`);
   });
 }
+
+// ---------------------------------------------------------------- the provider module
+
+/** What Aliyun expects back from the push URL once the batch is taken. */
+export const ALIYUN_ACK = { code: 0, msg: '接收成功' };
+
+const REQUIRED = ['ALIYUN_SMS_ACCESS_KEY_ID', 'ALIYUN_SMS_ACCESS_KEY_SECRET'];
+
+/** `SMS_123:name,days;SMS_456:code` → { SMS_123: ['name', 'days'], SMS_456: ['code'] } */
+function parseTemplateParams(raw: string | undefined, problems: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  if (!raw) return out;
+  for (const part of raw.split(';').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9_]+)\s*:\s*([A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*)$/.exec(part);
+    if (!m) {
+      problems.push(`ALIYUN_SMS_TEMPLATE_PARAMS: "${part}" is not TEMPLATE_CODE:var1,var2 (entries separated by ;)`);
+      continue;
+    }
+    out[m[1]] = m[2].split(',').map((s) => s.trim());
+  }
+  return out;
+}
+
+export const aliyunSms = defineSmsProvider({
+  id: 'aliyun',
+  label: 'Aliyun',
+  env: {
+    ALIYUN_SMS_ACCESS_KEY_ID: 'RAM user AccessKey ID with SMS permission',
+    ALIYUN_SMS_ACCESS_KEY_SECRET: 'its AccessKey secret',
+    ALIYUN_SMS_ENDPOINT: 'origin, default https://dysmsapi.aliyuncs.com',
+    ALIYUN_SMS_TEMPLATE_PARAMS: 'variable names per template, e.g. `SMS_123:name,days;SMS_456:code` (our params are positional; Aliyun templates name theirs: ${name})',
+  },
+  capabilities: { freeText: false, needsSignName: true },
+  loadConfig(env, problems) {
+    const endpoint = httpUrlVar(env, 'ALIYUN_SMS_ENDPOINT', problems, 'https://dysmsapi.aliyuncs.com', true)!;
+    const templateParams = parseTemplateParams(readVar(env, 'ALIYUN_SMS_TEMPLATE_PARAMS'), problems);
+    const missing = missingVars(env, REQUIRED);
+    const aliyun: AliyunSmsConfig | null = missing.length
+      ? null
+      : { accessKeyId: readVar(env, 'ALIYUN_SMS_ACCESS_KEY_ID')!, accessKeySecret: readVar(env, 'ALIYUN_SMS_ACCESS_KEY_SECRET')!, endpoint, templateParams };
+    return { config: { aliyun }, missing };
+  },
+  createAdapter: (cfg) => (cfg.aliyun ? new AliyunSmsAdapter(cfg.aliyun, { signName: cfg.signName, timeoutMs: cfg.sendTimeoutMs }) : null),
+  webhooks: [
+    {
+      // SmsUp (replies) and SmsReport (delivery reports) HTTP batch pushes
+      path: '/webhooks/sms/aliyun/:token',
+      auth: { kind: 'path-token' },
+      receive: (req) => ({ items: parseAliyunPush(req) }),
+      ack: { body: ALIYUN_ACK },
+    },
+  ],
+});

@@ -1,36 +1,42 @@
-// Builds the outbound SMS adapter for the configured provider (null when SMS sending is off).
-// config/sms.ts leaves `provider` at 'none' unless that provider's settings are complete.
-import type { SmsConfig } from '../../config/sms';
+// The SMS provider registry: one line per provider module (channels/sms/provider.ts says what a
+// module declares). config/sms.ts, the SMS webhooks and the messages route read this list and
+// nothing provider-specific; adding a provider = its module + one line here (docs/recipes-providers.md).
 import type { ChannelAdapter, OutboundSms } from '../channel';
-import { AliyunSmsAdapter } from './aliyun.sms';
-import { TencentSmsAdapter } from './tencent.sms';
-import { TwilioSmsAdapter } from './twilio.sms';
+import { aliyunSms } from './aliyun.sms';
+import type { SmsSharedConfig } from './provider';
+import { tencentSms } from './tencent.sms';
+import { twilioSms } from './twilio.sms';
 
-/** Where Twilio posts status callbacks; `ref` (our delivery id) comes back in the URL it signs. */
-export const TWILIO_WEBHOOK_PATH = '/webhooks/sms/twilio';
+export const SMS_PROVIDERS = [tencentSms, aliyunSms, twilioSms] as const;
 
-export function twilioStatusCallbackUrl(publicBaseUrl: string, reference: string): string {
-  return `${publicBaseUrl}${TWILIO_WEBHOOK_PATH}?ref=${encodeURIComponent(reference)}`;
+type SmsProviderEntry = (typeof SMS_PROVIDERS)[number];
+export type SmsProviderId = SmsProviderEntry['id'];
+
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+/** Every provider's part of the settings, e.g. `{ tencent: TencentSmsConfig | null } & { twilio: …; twilioAuthToken: … }`. */
+type ProviderSlices = UnionToIntersection<ReturnType<SmsProviderEntry['loadConfig']>['config']>;
+
+/**
+ * SMS settings (config/sms.ts loads them): the shared ones, and each provider's part — complete
+ * settings or null, whichever provider is selected.
+ */
+export type SmsConfig = {
+  /** the provider outbound SMS goes through; 'none' = SMS sending off (also when its settings are incomplete) */
+  provider: SmsProviderId | 'none';
+} & SmsSharedConfig &
+  ProviderSlices;
+
+/** The provider module registered under `id` (an adapter's `provider`), if any. */
+export function findSmsProvider(id: string): SmsProviderEntry | undefined {
+  return SMS_PROVIDERS.find((p) => p.id === id);
 }
 
+/** The outbound adapter of the configured provider; null when SMS sending is off. */
 export function createSmsAdapter(cfg: SmsConfig): ChannelAdapter<OutboundSms> | null {
-  switch (cfg.provider) {
-    case 'tencent':
-      return cfg.tencent ? new TencentSmsAdapter(cfg.tencent, { signName: cfg.signName, timeoutMs: cfg.sendTimeoutMs }) : null;
-    case 'aliyun':
-      return cfg.aliyun ? new AliyunSmsAdapter(cfg.aliyun, { signName: cfg.signName, timeoutMs: cfg.sendTimeoutMs }) : null;
-    case 'twilio': {
-      const base = cfg.publicBaseUrl;
-      return cfg.twilio
-        ? new TwilioSmsAdapter(cfg.twilio, { timeoutMs: cfg.sendTimeoutMs, statusCallback: base ? (ref) => twilioStatusCallbackUrl(base, ref) : null })
-        : null;
-    }
-    default:
-      return null;
-  }
+  return findSmsProvider(cfg.provider)?.createAdapter(cfg) ?? null;
 }
 
 export { parseAliyunPush } from './aliyun.sms';
-export { parseTencentCallback } from './tencent.sms';
-export { parseForm, parseTwilioWebhook, validateTwilioSignature } from './twilio.sms';
 export { SmsPayloadError } from './common';
+export { parseTencentCallback } from './tencent.sms';
+export { parseForm, parseTwilioWebhook, TWILIO_WEBHOOK_PATH, twilioStatusCallbackUrl, validateTwilioSignature } from './twilio.sms';

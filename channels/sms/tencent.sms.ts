@@ -3,10 +3,20 @@
 // (a JSON array of reports) parsed into inbound items. Tencent signs neither callback: the
 // handler's path token is their only protection.
 import { sms } from 'tencentcloud-sdk-nodejs-sms';
-import type { TencentSmsConfig } from '../../config/sms';
 import { ProviderError, type ChannelAdapter, type InboundItem, type InboundMessageItem, type InboundRequest, type InboundStatusItem, type OutboundSms, type SendResult } from '../channel';
+import { httpUrlVar, missingVars, readVar } from '../env';
 import { beijingTimeToIso, checkOutbound, networkError, sha256Hex, SmsPayloadError, unixToBeijingIso } from './common';
 import { joinNationCode } from './phone';
+import { defineSmsProvider } from './provider';
+
+export interface TencentSmsConfig {
+  secretId: string;
+  secretKey: string;
+  sdkAppId: string;
+  region: string;
+  /** https://sms.tencentcloudapi.com or a local fake's http://127.0.0.1:port */
+  endpoint: string;
+}
 
 type SmsClient = InstanceType<typeof sms.v20210111.Client>;
 
@@ -172,3 +182,45 @@ export function parseTencentCallback(req: InboundRequest): InboundItem[] {
     throw new SmsPayloadError(`${where}: neither a reply (mobile, text, time) nor a delivery report (sid, report_status)`);
   });
 }
+
+// ---------------------------------------------------------------- the provider module
+
+/** What Tencent expects back from the callback URL once the reports are taken. */
+export const TENCENT_ACK = { result: 0, errmsg: 'OK' };
+
+const REQUIRED = ['TENCENT_SMS_SECRET_ID', 'TENCENT_SMS_SECRET_KEY', 'TENCENT_SMS_SDK_APP_ID'];
+
+export const tencentSms = defineSmsProvider({
+  id: 'tencent',
+  label: 'Tencent',
+  env: {
+    TENCENT_SMS_SECRET_ID: 'Tencent Cloud API SecretId',
+    TENCENT_SMS_SECRET_KEY: 'Tencent Cloud API SecretKey',
+    TENCENT_SMS_SDK_APP_ID: 'numeric SmsSdkAppId, e.g. 1400006666',
+    TENCENT_SMS_REGION: 'region sent with SendSms, default ap-guangzhou',
+    TENCENT_SMS_ENDPOINT: 'origin, default https://sms.tencentcloudapi.com (tests: http://127.0.0.1:<port>)',
+  },
+  capabilities: { freeText: false, needsSignName: true },
+  loadConfig(env, problems) {
+    const sdkAppId = readVar(env, 'TENCENT_SMS_SDK_APP_ID');
+    if (sdkAppId !== undefined && !/^\d{5,20}$/.test(sdkAppId)) problems.push('TENCENT_SMS_SDK_APP_ID: must be the numeric SmsSdkAppId, e.g. 1400006666');
+    const region = readVar(env, 'TENCENT_SMS_REGION') ?? 'ap-guangzhou';
+    if (!/^[a-z]{2,4}-[a-z]+(-\d+)?$/.test(region)) problems.push('TENCENT_SMS_REGION: must be a region such as ap-guangzhou');
+    const endpoint = httpUrlVar(env, 'TENCENT_SMS_ENDPOINT', problems, 'https://sms.tencentcloudapi.com', true)!;
+    const missing = missingVars(env, REQUIRED);
+    const tencent: TencentSmsConfig | null = missing.length
+      ? null
+      : { secretId: readVar(env, 'TENCENT_SMS_SECRET_ID')!, secretKey: readVar(env, 'TENCENT_SMS_SECRET_KEY')!, sdkAppId: sdkAppId!, region, endpoint };
+    return { config: { tencent }, missing };
+  },
+  createAdapter: (cfg) => (cfg.tencent ? new TencentSmsAdapter(cfg.tencent, { signName: cfg.signName, timeoutMs: cfg.sendTimeoutMs }) : null),
+  webhooks: [
+    {
+      // reply callback (one object) and status callback (array of reports) on one URL
+      path: '/webhooks/sms/tencent/:token',
+      auth: { kind: 'path-token' },
+      receive: (req) => ({ items: parseTencentCallback(req) }),
+      ack: { body: TENCENT_ACK },
+    },
+  ],
+});

@@ -6,10 +6,19 @@
 // and without its default port (Twilio is not consistent), and for a repeated param we append
 // each distinct value, sorted. JSON-bodied webhooks sign the URL only, which carries bodySHA256.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { TwilioSmsConfig } from '../../config/sms';
-import { ProviderError, type ChannelAdapter, type InboundItem, type InboundMessageItem, type InboundRequest, type InboundStatusItem, type OutboundSms, type SendResult } from '../channel';
+import { headerValue, ProviderError, type ChannelAdapter, type InboundItem, type InboundMessageItem, type InboundRequest, type InboundStatusItem, type OutboundSms, type SendResult } from '../channel';
+import { httpUrlVar, missingVars, readVar } from '../env';
 import { checkOutbound, networkError, SmsPayloadError } from './common';
 import { toE164 } from './phone';
+import { defineSmsProvider } from './provider';
+
+export interface TwilioSmsConfig {
+  accountSid: string;
+  authToken: string;
+  /** E.164 sender number, or a Messaging Service SID (MG…) */
+  from: string;
+  apiBase: string;
+}
 
 // ---------------------------------------------------------------- signature
 
@@ -252,3 +261,87 @@ export class TwilioSmsAdapter implements ChannelAdapter<OutboundSms> {
     return { providerRef: msg.sid, status: 'sent' };
   }
 }
+
+// ---------------------------------------------------------------- the provider module
+
+/** Where Twilio posts inbound SMS and status callbacks; `ref` (our delivery id) comes back in the URL it signs. */
+export const TWILIO_WEBHOOK_PATH = '/webhooks/sms/twilio';
+
+export function twilioStatusCallbackUrl(publicBaseUrl: string, reference: string): string {
+  return `${publicBaseUrl}${TWILIO_WEBHOOK_PATH}?ref=${encodeURIComponent(reference)}`;
+}
+
+/** What Twilio expects back: an empty TwiML answer (no reply message). */
+export const TWILIO_ACK = '<Response/>';
+
+const REQUIRED = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM'];
+
+export const twilioSms = defineSmsProvider({
+  id: 'twilio',
+  label: 'Twilio',
+  env: {
+    TWILIO_ACCOUNT_SID: 'AC… (32 hex digits after AC)',
+    TWILIO_AUTH_TOKEN: 'primary auth token: sends, and verifies X-Twilio-Signature on /webhooks/sms/twilio (alone it turns that webhook on)',
+    TWILIO_FROM: 'E.164 sender number or Messaging Service SID (MG…)',
+    TWILIO_API_BASE: 'origin, default https://api.twilio.com',
+  },
+  capabilities: { freeText: true, needsSignName: false },
+  loadConfig(env, problems) {
+    const accountSid = readVar(env, 'TWILIO_ACCOUNT_SID');
+    if (accountSid !== undefined && !/^AC[0-9a-fA-F]{32}$/.test(accountSid)) problems.push('TWILIO_ACCOUNT_SID: must be AC followed by 32 hex digits');
+    const from = readVar(env, 'TWILIO_FROM');
+    if (from !== undefined && !/^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$/.test(from)) {
+      problems.push('TWILIO_FROM: must be an E.164 number such as +14155550100 or a Messaging Service SID (MG…)');
+    }
+    const apiBase = httpUrlVar(env, 'TWILIO_API_BASE', problems, 'https://api.twilio.com', true)!;
+    // verifies X-Twilio-Signature on the webhook; null = that webhook off
+    const twilioAuthToken = readVar(env, 'TWILIO_AUTH_TOKEN') ?? null;
+    const missing = missingVars(env, REQUIRED);
+    const twilio: TwilioSmsConfig | null = missing.length ? null : { accountSid: accountSid!, authToken: twilioAuthToken!, from: from!, apiBase };
+    return {
+      config: { twilio, twilioAuthToken },
+      missing,
+      notices: (shared, requested) => {
+        if (!twilioAuthToken) return requested ? ['Twilio SMS webhook is off: TWILIO_AUTH_TOKEN is not set'] : [];
+        if (!shared.publicBaseUrl) {
+          return ['SMS_PUBLIC_BASE_URL / PUBLIC_BASE_URL is not set: Twilio signatures are checked against the URL the request arrived at, and sends carry no StatusCallback'];
+        }
+        return [];
+      },
+    };
+  },
+  createAdapter: (cfg) => {
+    const base = cfg.publicBaseUrl;
+    return cfg.twilio
+      ? new TwilioSmsAdapter(cfg.twilio, { timeoutMs: cfg.sendTimeoutMs, statusCallback: base ? (ref) => twilioStatusCallbackUrl(base, ref) : null })
+      : null;
+  },
+  webhooks: [
+    {
+      // inbound SMS and status callbacks, form-encoded, signed with X-Twilio-Signature
+      path: TWILIO_WEBHOOK_PATH,
+      auth: {
+        kind: 'signed',
+        precheck: (headers, cfg) => {
+          if (!cfg.twilioAuthToken) return { status: 404, code: 'channel_off', message: 'not found' };
+          // Twilio's newer "Webhook Rules" signing (HMAC-SHA256) is not supported: refuse rather than half-check
+          if (headerValue({ headers }, 'x-twilio-webhooks-signature-settings')) {
+            return { status: 403, code: 'unsupported_signature', message: 'this signature scheme is not supported; use the X-Twilio-Signature scheme' };
+          }
+          if (!headerValue({ headers }, 'x-twilio-signature')) return { status: 403, code: 'missing_signature', message: 'X-Twilio-Signature is required' };
+          return null;
+        },
+      },
+      contentType: 'application/x-www-form-urlencoded',
+      receive: (req, cfg) => {
+        const params = parseForm(req.rawBody.toString('utf8'));
+        // req.url is the URL Twilio called: the configured public origin, or else the request's own
+        if (!validateTwilioSignature(cfg.twilioAuthToken ?? '', headerValue(req, 'x-twilio-signature'), req.url, params)) {
+          return { refused: { status: 403, code: 'bad_signature', message: 'X-Twilio-Signature does not match' } };
+        }
+        return { items: parseTwilioWebhook(req, params) };
+      },
+      ack: { type: 'text/xml', body: TWILIO_ACK },
+    },
+  ],
+});
