@@ -14,11 +14,7 @@ export async function runSendDeliveryJob(app: AppContext, job: Job<SendJobData>)
   const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
   const queue = `send-${job.queue?.name ?? 'send'}`;
   try {
-    const report = await deliver(
-      { db: app.db, adapters: app.adapters, now: app.now, timeZone: app.config.storeTimezone, wecomCardUrl: app.config.sending.wecomCardUrl },
-      job.data.deliveryId,
-      final,
-    );
+    const report = await deliver(app.domain, job.data.deliveryId, final);
     app.metrics.jobsProcessed.inc({ queue: 'send' });
     return report.waitUntil ? `${WAITING}${report.waitUntil.toISOString()}` : report.outcome;
   } catch (err) {

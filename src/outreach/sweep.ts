@@ -5,16 +5,15 @@
 // The key decides: a second sweep, or two at once, finds the rows the first made and sends nothing
 // again. The contact policy (quiet hours, caps, consent once more) is applied when each is sent.
 // A dry run goes as far as rendering and writes nothing.
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { SendChannel } from '../../channels/channel';
 import type { DeliveryContent } from '../sending/deliveries';
 import { createDelivery } from '../sending/deliveries';
 import { generateCouponCode, issueCoupons, type NewCoupon } from './coupons';
-import type { Logger } from '../platform/logger';
+import type { Domain } from '../platform/domain';
 import { routeDeliveries, type Route } from './routing';
 import { inTransaction } from '../platform/tx';
 import { unsubscribeUrl } from '../consent/unsubscribe';
-import type { EmailConfig, SmsConfig } from '../../config';
 import { birthdayCandidates } from './birthday.campaign';
 import { getCampaign, type CampaignChannel, type CampaignConfig, type SweepKind } from './campaigns';
 import type { Candidate, CandidateSource, SweepWindow } from './candidates';
@@ -29,16 +28,6 @@ export const CANDIDATE_SOURCES: Record<SweepKind, CandidateSource> = {
   reorder: reorderCandidates,
   winback: winbackCandidates,
 };
-
-export interface SweepDeps {
-  db: DataSource;
-  config: { storeTimezone: string; storeName: string; sms: Pick<SmsConfig, 'signName'>; email: EmailConfig; lifecycle: { dormantDays: number } };
-  /** provider name per channel, for the delivery row (null/absent = that channel is not configured) */
-  adapters: Partial<Record<string, { provider: string } | null>>;
-  /** hands deliveries to their channel's send queue, in bulk */
-  enqueueDeliveries(items: { id: string; channel: SendChannel; provider?: string; delayMs?: number }[]): Promise<void>;
-  log?: Logger;
-}
 
 export interface SweepOptions {
   kind: SweepKind;
@@ -114,11 +103,6 @@ function displayValue(v: string): string {
 /** A sweep asked for something that is not a day. */
 export class SweepError extends Error {}
 
-/** The sweep's view of a process's context. */
-export function sweepDeps(app: SweepDeps): SweepDeps {
-  return { db: app.db, config: app.config, adapters: app.adapters, enqueueDeliveries: (items) => app.enqueueDeliveries(items), log: app.log };
-}
-
 const pronoun = (gender: number | null) => (gender === 1 ? '他' : gender === 2 ? '她' : 'TA');
 
 /** WeCom: why the staff member is asked to send this (their task card), e.g. "今天是王哥的生日 · 已为他准备 20 元券". */
@@ -133,13 +117,15 @@ export function staffNote(kind: SweepKind, c: Candidate, couponValue: string | n
   return couponValue ? `${why} · 已为${pronoun(c.gender)}准备 ${couponValue} 元券` : why;
 }
 
-export async function runCampaignSweep(deps: SweepDeps, opts: SweepOptions): Promise<SweepResult> {
+export async function runCampaignSweep(deps: Domain, opts: SweepOptions): Promise<SweepResult> {
   const started = Date.now();
   if (!isCalendarDate(opts.date)) throw new SweepError(`date must be a calendar day 'YYYY-MM-DD', not ${opts.date}`);
-  const { db, config } = deps;
-  const tz = config.storeTimezone;
+  const { db } = deps;
+  const tz = deps.timeZone;
   const campaign = opts.campaign ?? (await getCampaign(db, opts.kind));
   const dryRun = Boolean(opts.dryRun);
+  const outbound = deps.outbound;
+  if (!dryRun && !outbound) throw new Error('a campaign sweep that writes needs the send queues (Domain.outbound)');
   const collect = opts.collect !== false;
   const batchSize = opts.batchSize ?? 500;
   const concurrency = Math.max(1, opts.concurrency ?? 3);
@@ -150,7 +136,7 @@ export async function runCampaignSweep(deps: SweepDeps, opts: SweepOptions): Pro
     date: opts.date,
     asOf: zonedTime(addDays(opts.date, 1), tz),
     params: campaign.params,
-    lifecycleDormantDays: config.lifecycle.dormantDays,
+    lifecycleDormantDays: deps.lifecycle.dormantDays,
   };
   // a coupon works through its last valid day (store time): validDays days counting the send day
   const coupon = campaign.coupon
@@ -186,15 +172,15 @@ export async function runCampaignSweep(deps: SweepDeps, opts: SweepOptions): Pro
   const varsFor = (c: Candidate, code: string | null): TemplateVars => ({
     name: c.name,
     lastProduct: c.lastProduct,
-    store: config.storeName,
+    store: deps.storeName,
     coupon: coupon && code ? { code, value: displayValue(coupon.value), expiresAt: coupon.lastValidDay } : null,
   });
 
   /** The content for one planned send with this coupon code (null: no coupon rule). */
   const contentFor = (p: Planned, code: string | null): Preview => {
-    const content: Preview = renderFor(campaign, p.route.channel, varsFor(p.c, code), config.sms.signName);
+    const content: Preview = renderFor(campaign, p.route.channel, varsFor(p.c, code), deps.sending.smsSignName);
     if (p.route.channel === 'email') {
-      const url = unsubscribeUrl(config.email, p.c.customerId);
+      const url = unsubscribeUrl(deps.sending.email, p.c.customerId);
       if (url) content.unsubscribeUrl = url;
     }
     if (p.route.channel === 'wecom') content.staffNote = staffNote(opts.kind, p.c, coupon ? displayValue(coupon.value) : null);
@@ -265,7 +251,7 @@ export async function runCampaignSweep(deps: SweepDeps, opts: SweepOptions): Pro
             toAddress: p.route.toAddress,
             content,
             requestedBy: `campaign:${opts.kind}`,
-            messageIdDomain: config.email.messageIdDomain ?? undefined,
+            messageIdDomain: deps.sending.email.messageIdDomain ?? undefined,
             staffUserId: p.route.staffUserId ?? null,
             notBefore: sendAt,
           },
@@ -288,7 +274,7 @@ export async function runCampaignSweep(deps: SweepDeps, opts: SweepOptions): Pro
       return { made, raced: ledger.filter((l) => l.outcome === 'already_sent') };
     });
     for (const r of created.raced) skip({ customerId: r.c.customerId, idempotencyKey: r.c.idempotencyKey, reason: 'already_sent', deliveryId: r.deliveryId ?? undefined });
-    await deps.enqueueDeliveries(created.made.map((m) => ({ id: m.id, channel: m.p.route.channel, provider: providerOf(m.p.route.channel), delayMs })));
+    await outbound!.enqueueDeliveries(created.made.map((m) => ({ id: m.id, channel: m.p.route.channel, provider: providerOf(m.p.route.channel), delayMs })));
     result.created += created.made.length;
     if (collect) {
       for (const m of created.made) {
@@ -313,7 +299,7 @@ export async function runCampaignSweep(deps: SweepDeps, opts: SweepOptions): Pro
   await Promise.all(inFlight);
   if (failure) throw failure;
   result.ms = Date.now() - started;
-  deps.log?.info({ kind: opts.kind, date: opts.date, dryRun, candidates: result.candidates, created: result.created, skipped: result.skipped, ms: result.ms }, 'campaign sweep done');
+  deps.log.info({ kind: opts.kind, date: opts.date, dryRun, candidates: result.candidates, created: result.created, skipped: result.skipped, ms: result.ms }, 'campaign sweep done');
   return result;
 }
 
