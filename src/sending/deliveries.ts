@@ -192,7 +192,7 @@ export function cardDescription(lines: string[]): string {
   return out;
 }
 
-export type SendOutcome = 'sent' | 'delivered' | 'suppressed' | 'failed' | 'skipped' | 'retry' | 'waiting';
+export type SendOutcome = 'sent' | 'delivered' | 'suppressed' | 'failed' | 'skipped' | 'waiting';
 
 /** What one send attempt came to; `waitUntil` when the policy made it wait (quiet hours). */
 export interface SendReport {
@@ -206,10 +206,6 @@ export interface SendReport {
  * with backoff; a permanent one (or the last attempt: `final`, no Bull retry left) marks it failed.
  * A send due in quiet hours answers `waiting` with the instant to try again.
  */
-export async function sendDelivery(deps: Domain, deliveryId: string, final: boolean): Promise<SendOutcome> {
-  return (await deliver(deps, deliveryId, final)).outcome;
-}
-
 export async function deliver(deps: Domain, deliveryId: string, final: boolean): Promise<SendReport> {
   const timeZone = deps.timeZone;
   // the policy and the pass it records happen under the customer's row lock: a second send for the
