@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import os from 'node:os';
 import mysql from 'mysql2/promise';
 import pino from 'pino';
+import { loadEmailConfig } from '../config/email';
 import { createDataSource, ensureDatabase, migrate } from '../src/platform/db';
 import type { Domain } from '../src/platform/domain';
 import { runNightlyLifecycle, recomputeRfm } from '../src/customers/lifecycle';
@@ -92,7 +93,18 @@ async function main() {
         yield `IMP-${i},${at},88.00,CNY,+86139${String(c).padStart(8, '0')},BEAN,耶加雪菲,coffee,1,88.00\n`;
       }
     }
-    const domain: Domain = { db, wecom: null, log: pino({ level: 'silent' }), now: () => NOW, lifecycle: T };
+    // nothing is sent from here: no adapters, no outbound hooks, every email setting off
+    const domain: Domain = {
+      db,
+      wecom: null,
+      log: pino({ level: 'silent' }),
+      now: () => NOW,
+      timeZone: 'Asia/Shanghai',
+      storeName: 'bench',
+      lifecycle: T,
+      adapters: {},
+      sending: { smsSignName: null, email: loadEmailConfig({}, [], []), wecomCardUrl: 'https://work.weixin.qq.com/' },
+    };
     await timed(`CSV import: ${IMPORT_ORDERS} orders, ${customers} customers`, async () => {
       const r = await importOrders(domain, Readable.from(rows()), { timeZone: 'Asia/Shanghai' });
       return { imported: r.imported, skipped: r.skipped, errors: r.errors.length };

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { loadConfig } from '../config';
 import { createContext } from '../src/context';
 import { SWEEP_KINDS, type SweepKind } from '../src/outreach/campaigns';
-import { runCampaignSweep, sweepDeps } from '../src/outreach/sweep';
+import { runCampaignSweep } from '../src/outreach/sweep';
 
 function vmHwmMb(): number | null {
   try {
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   try {
     for (const kind of kinds) {
       const t = performance.now();
-      const r = await runCampaignSweep(sweepDeps(app), {
+      const r = await runCampaignSweep(app.domain, {
         kind,
         date,
         now,

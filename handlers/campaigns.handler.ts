@@ -9,7 +9,7 @@ import { getCampaign, isCampaignKind, isSweepKind, parseCampaignConfig, putCampa
 import { campaignReport } from '../src/outreach/report';
 import { syncCampaignSchedules } from '../src/outreach/schedule';
 import { addDays, isCalendarDate, localDate } from '../src/platform/store-time';
-import { runCampaignSweep, sweepDeps } from '../src/outreach/sweep';
+import { runCampaignSweep } from '../src/outreach/sweep';
 import { BadRequest } from '../src/platform/paging';
 import { queryString as str, readJson } from './body';
 import { fail } from './http-errors';
@@ -49,11 +49,7 @@ export function registerCampaignRoutes(router: Router, app: AppContext): void {
     const dryRun = dry === '1' || dry === 'true';
     const campaign = await getCampaign(app.db, kind);
     if (!dryRun && !campaign.enabled) return fail(ctx, 409, 'campaign_disabled', `the ${kind} campaign is disabled: enable it, or ask for a dry run (dryRun=1)`);
-    const r = await runCampaignSweep(
-      sweepDeps(app),
-      { kind, date, now: app.now(), dryRun, campaign },
-    );
-    ctx.body = r;
+    ctx.body = await runCampaignSweep(app.domain, { kind, date, now: app.now(), dryRun, campaign });
   });
 
   router.get('/api/reports/campaigns', async (ctx) => {

@@ -3,27 +3,18 @@
 // commit to the durable inbox → answer 200 empty → enqueue. No WeCom API call on this path.
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { decryptMessage, sha256Hex, verifySignature, WeComCryptoError } from '../channels/wecom/crypto';
+import { decryptMessage, verifySignature, WeComCryptoError } from '../channels/wecom/crypto';
+import { wecomDedupKey, wecomEventType } from '../channels/wecom/event';
 import { parseWeComXml, text, XmlError, type XmlObject } from '../channels/wecom/xml';
 import type { AppContext } from '../src/context';
-import { wecomEventType } from '../src/inbox/wecom/wecom-dispatch';
 import { readRawBody } from './body';
 import { fail, HttpError, webhookRoute } from './http-errors';
 import { storeInbound } from './inbound-webhook';
 
 const BODY_LIMIT = 1024 * 1024;
 
-
 function one(v: string | string[] | undefined): string {
   return (Array.isArray(v) ? v[0] : v) ?? '';
-}
-
-/** De-dup key: MsgId for messages; for events a hash of every field (a redelivery decrypts to the same fields). */
-export function wecomDedupKey(msg: XmlObject): string {
-  const msgId = text(msg, 'MsgId');
-  if (msgId) return `wecom:msg:${msgId}`;
-  const canonical = JSON.stringify(Object.keys(msg).sort().map((k) => [k, msg[k]]));
-  return `wecom:evt:${sha256Hex(canonical)}`;
 }
 
 export function registerWeComCallback(router: Router, app: AppContext): void {

@@ -7,7 +7,7 @@ import type { AppContext } from '../src/context';
 import { getCampaign } from '../src/outreach/campaigns';
 import { syncCampaignSchedules } from '../src/outreach/schedule';
 import { localDate } from '../src/platform/store-time';
-import { runCampaignSweep, sweepDeps } from '../src/outreach/sweep';
+import { runCampaignSweep } from '../src/outreach/sweep';
 import type { CampaignSweepJobData } from '../src/platform/queues';
 
 export async function runCampaignSweepJob(app: AppContext, job: Job<CampaignSweepJobData>): Promise<Record<string, unknown>> {
@@ -16,7 +16,7 @@ export async function runCampaignSweepJob(app: AppContext, job: Job<CampaignSwee
   if (!campaign.enabled) return { kind, skipped: 'disabled' };
   const due = new Date(job.timestamp + (job.opts.delay ?? 0));
   const date = localDate(due, app.config.storeTimezone);
-  const r = await runCampaignSweep(sweepDeps(app), { kind, date, now: app.now(), campaign, collect: false });
+  const r = await runCampaignSweep(app.domain, { kind, date, now: app.now(), campaign, collect: false });
   app.metrics.jobsProcessed.inc({ queue: 'campaigns' });
   return { kind, date, candidates: r.candidates, created: r.created, skipped: r.skipped, ms: r.ms };
 }

@@ -10,7 +10,8 @@ const JOB_ID = 'lifecycle-nightly';
 
 export async function runLifecycleNightlyJob(app: AppContext): Promise<NightlyResult & { ms: number }> {
   const started = Date.now();
-  const r = await runNightlyLifecycle(app.db, app.now(), app.config.lifecycle);
+  const d = app.domain;
+  const r = await runNightlyLifecycle(d.db, d.now(), d.lifecycle);
   app.metrics.jobsProcessed.inc({ queue: 'lifecycle' });
   const out = { ...r, ms: Date.now() - started };
   app.log.info(out, 'nightly lifecycle and RFM done');

@@ -5,7 +5,7 @@ import type { AppContext } from '../src/context';
 import { pollMassTaskResults, type TaskPollResult } from '../src/sending/wecom-task-results';
 
 export async function runWecomPollJob(app: AppContext): Promise<TaskPollResult> {
-  const result = await pollMassTaskResults({ db: app.db, wecom: app.wecom, log: app.log }, app.now(), { maxAgeHours: app.config.sending.wecomPollMaxAgeHours });
+  const result = await pollMassTaskResults(app.domain, app.now(), { maxAgeHours: app.config.sending.wecomPollMaxAgeHours });
   app.metrics.jobsProcessed.inc({ queue: 'wecom-poll' });
   if (result.delivered || result.failed) app.log.info(result, 'WeCom task results recorded');
   return result;

@@ -9,17 +9,13 @@ import type { WelcomeJobData } from '../src/platform/queues';
 import { prepareWelcome } from '../src/outreach/welcome';
 
 export async function runWelcomeJob(app: AppContext, job: Job<WelcomeJobData>): Promise<string> {
-  const plan = await prepareWelcome({ db: app.db, now: app.now, timeZone: app.config.storeTimezone, storeName: app.config.storeName }, job.data);
+  const plan = await prepareWelcome(app.domain, job.data);
   if ('skip' in plan) {
     if (plan.skip === 'contact_not_stored') app.log.warn({ eventId: job.data.eventId }, 'welcome not sent: the contact was not stored in time');
     return plan.skip;
   }
   const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-  const report = await deliver(
-    { db: app.db, adapters: app.adapters, now: app.now, timeZone: app.config.storeTimezone, wecomCardUrl: app.config.sending.wecomCardUrl },
-    plan.deliveryId,
-    final,
-  );
+  const report = await deliver(app.domain, plan.deliveryId, final);
   app.metrics.jobsProcessed.inc({ queue: 'wecom-welcome' });
   return report.outcome;
 }

@@ -25,6 +25,7 @@ export interface AppContext {
   wecom: WeComApi | null;
   log: Logger;
   metrics: Metrics;
+  /** what jobs, handlers and domain functions take: built once here, from this config and these connections */
   domain: Domain;
   now(): Date;
   /** Hands stored events to the worker (job id = event id, so repeats are no-ops). */
@@ -110,7 +111,18 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       { jobId: `welcome:${w.eventId}`, priority: 1, attempts: 3, backoff: { type: 'send', delay: 1000 }, removeOnComplete: true, removeOnFail: true },
     );
   };
-  const domain: Domain = { db, wecom, log, now, lifecycle: config.lifecycle, outbound: { enqueueSend, enqueueWelcome, timeZone: config.storeTimezone } };
+  const domain: Domain = {
+    db,
+    wecom,
+    log,
+    now,
+    timeZone: config.storeTimezone,
+    storeName: config.storeName,
+    lifecycle: config.lifecycle,
+    adapters,
+    sending: { smsSignName: config.sms.signName, email: config.email, wecomCardUrl: config.sending.wecomCardUrl },
+    outbound: { enqueueSend, enqueueDeliveries, enqueueWelcome },
+  };
   return {
     config,
     db,

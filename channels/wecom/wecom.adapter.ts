@@ -12,10 +12,8 @@ import { ProviderError, type ChannelAdapter, type OutboundWeCom, type SendResult
 import type { WeComApi } from './api';
 import { WeComApiError, WeComTransportError } from './errors';
 
-/** send_welcome_msg: the code was already used (by us or another app). */
+/** send_welcome_msg: the code was already used (by us or another app). Its 20 s being over (41050) is an ordinary permanent error. */
 export const WELCOME_CODE_USED = 41051;
-/** send_welcome_msg: the code's 20 s are over. */
-export const WELCOME_CODE_EXPIRED = 41050;
 
 export class WeComAdapter implements ChannelAdapter<OutboundWeCom> {
   readonly channel = 'wecom' as const;

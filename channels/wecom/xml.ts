@@ -65,7 +65,6 @@ const LT = 0x3c; // <
 const GT = 0x3e; // >
 const SLASH = 0x2f; // /
 const BANG = 0x21; // !
-const AMP = 0x26; // &
 
 /** Names xml2js would store oddly (its own keys) or that live on Object.prototype: left to xml2js. */
 const RESERVED_NAMES = new Set(['_', '$', 'cdata', '#name']);

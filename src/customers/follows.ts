@@ -52,8 +52,3 @@ export async function endFollow(em: EntityManager, customerId: string, staffUser
     [customerId, staffUserId, endedAt, endedBy, now],
   );
 }
-
-export async function countActiveFollows(em: EntityManager, customerId: string): Promise<number> {
-  const [row] = await em.query(`SELECT COUNT(*) AS n FROM customer_follow WHERE customer_id = ? AND status = 'active'`, [customerId]);
-  return Number(row?.n ?? 0);
-}

@@ -9,7 +9,7 @@
 // after the event reached us. Then: one delivery row (key `welcome:<event id>`, coupon if the campaign
 // has a rule) → the normal send (consent checked; 41051 ends it suppressed, 41050 failed, never retried).
 // A disabled or missing campaign, or one without WeCom, sends nothing.
-import type { DataSource } from 'typeorm';
+import type { Domain } from '../platform/domain';
 import { generateCouponCode, issueCoupons } from './coupons';
 import { WECOM_WELCOME } from '../sending/contact-policy';
 import { createDelivery } from '../sending/deliveries';
@@ -29,27 +29,18 @@ export interface WelcomeRequest {
   receivedAt: number;
 }
 
-export interface WelcomeDeps {
-  db: DataSource;
-  now(): Date;
-  timeZone: string;
-  storeName: string;
-  /** how long to wait for the inbound job to store the contact (default WAIT_FOR_CONTACT_MS after receipt) */
-  waitForContactMs?: number;
-}
-
 export type WelcomePlan = { deliveryId: string } | { skip: 'campaign_off' | 'contact_not_stored' };
 
 export const welcomeKey = (eventId: string) => `welcome:${eventId}`;
 
 /** The delivery row for this event's welcome (made once), or why there is none. */
-export async function prepareWelcome(deps: WelcomeDeps, w: WelcomeRequest): Promise<WelcomePlan> {
+export async function prepareWelcome(deps: Domain, w: WelcomeRequest): Promise<WelcomePlan> {
   const [existing] = await deps.db.query(`SELECT id FROM delivery WHERE idempotency_key = ?`, [welcomeKey(w.eventId)]);
   if (existing) return { deliveryId: String(existing.id) };
   const campaign = await getCampaign(deps.db, 'welcome');
   if (!campaign.enabled || !campaign.channels.includes('wecom') || !campaign.templates.wecom) return { skip: 'campaign_off' };
 
-  const deadline = w.receivedAt + (deps.waitForContactMs ?? WAIT_FOR_CONTACT_MS);
+  const deadline = w.receivedAt + WAIT_FOR_CONTACT_MS;
   let customer: { id: string; name: string | null } | undefined;
   for (;;) {
     [customer] = await deps.db.query(

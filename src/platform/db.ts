@@ -64,13 +64,3 @@ export function isDuplicateKey(err: unknown): boolean {
   const e = err as { code?: string; driverError?: { code?: string } };
   return e?.code === 'ER_DUP_ENTRY' || e?.driverError?.code === 'ER_DUP_ENTRY';
 }
-
-/** True when the error means MySQL itself could not be reached. */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; driverError?: { code?: string }; message?: string };
-  const code = e?.code ?? e?.driverError?.code ?? '';
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'EHOSTUNREACH', 'ENOTFOUND', 'POOL_CLOSED'].includes(code) ||
-    /Pool is closed|connect ECONNREFUSED|Connection lost/i.test(e?.message ?? '')
-  );
-}

@@ -28,10 +28,3 @@ export function maskEmail(email: string | null | undefined): string {
   if (at <= 0) return '***';
   return `${email[0]}***${email.slice(at)}`;
 }
-
-/** Masks whatever identity value is passed, by its channel. */
-export function maskIdentity(channel: string, value: string): string {
-  if (channel === 'phone') return maskPhone(value);
-  if (channel === 'email') return maskEmail(value);
-  return value.length > 8 ? `${value.slice(0, 4)}…${value.slice(-4)}` : value;
-}

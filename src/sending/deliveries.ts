@@ -3,9 +3,10 @@
 // (src/contact-policy.ts: consent, quiet hours, caps, WeCom's limits) at send time, under the customer's row lock.
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { ChannelAdapter, InboundStatusItem, OutboundMessage, SendChannel } from '../../channels/channel';
+import type { InboundStatusItem, OutboundMessage, SendChannel } from '../../channels/channel';
 import { ProviderError } from '../../channels/channel';
 import type { DeliveryStatus } from '../../entities';
+import type { Domain } from '../platform/domain';
 import { checkPolicy, POLICY_EXEMPT_PURPOSES, WECOM_MASS, WECOM_WELCOME } from './contact-policy';
 import { touchCustomer } from '../customers/customers';
 import { BadRequest, decodeCursor, encodeCursor, iso } from '../platform/paging';
@@ -191,7 +192,7 @@ export function cardDescription(lines: string[]): string {
   return out;
 }
 
-export type SendOutcome = 'sent' | 'delivered' | 'suppressed' | 'failed' | 'skipped' | 'retry' | 'waiting';
+export type SendOutcome = 'sent' | 'delivered' | 'suppressed' | 'failed' | 'skipped' | 'waiting';
 
 /** What one send attempt came to; `waitUntil` when the policy made it wait (quiet hours). */
 export interface SendReport {
@@ -199,29 +200,14 @@ export interface SendReport {
   waitUntil?: Date;
 }
 
-/** What the send job needs; `final` says no Bull retry is left after this attempt. */
-export interface SendDeps {
-  db: DataSource;
-  adapters: Partial<Record<SendChannel, ChannelAdapter | null>>;
-  now(): Date;
-  /** STORE_TIMEZONE (quiet hours, the per-day cap); default Asia/Shanghai */
-  timeZone?: string;
-  /** the link on WeCom staff cards; `{customerId}` is replaced */
-  wecomCardUrl?: string;
-}
-
 /**
  * Sends one queued delivery: the contact policy (checked now, under the customer's row lock) →
  * adapter → row updated. A transient provider error leaves it queued and throws, so the job retries
- * with backoff; a permanent one (or the last attempt) marks it failed. A send due in quiet hours
- * answers `waiting` with the instant to try again.
+ * with backoff; a permanent one (or the last attempt: `final`, no Bull retry left) marks it failed.
+ * A send due in quiet hours answers `waiting` with the instant to try again.
  */
-export async function sendDelivery(deps: SendDeps, deliveryId: string, final: boolean): Promise<SendOutcome> {
-  return (await deliver(deps, deliveryId, final)).outcome;
-}
-
-export async function deliver(deps: SendDeps, deliveryId: string, final: boolean): Promise<SendReport> {
-  const timeZone = deps.timeZone ?? 'Asia/Shanghai';
+export async function deliver(deps: Domain, deliveryId: string, final: boolean): Promise<SendReport> {
+  const timeZone = deps.timeZone;
   // the policy and the pass it records happen under the customer's row lock: a second send for the
   // same customer waits here and then counts this one
   const verdict = await inTransaction(deps.db, async (em) => {
@@ -300,7 +286,7 @@ const SKIP_TEXT: Record<string, string> = {
  * A WeCom task goes out through a staff member the customer still has: the row's sender while that
  * relation is active, else the owner of the newest active follow; none left → suppressed.
  */
-async function prepareWeComMass(deps: SendDeps, row: DeliveryRow, timeZone: string): Promise<WeComCardContext | { skip: { code: string; text: string } }> {
+async function prepareWeComMass(deps: Domain, row: DeliveryRow, timeZone: string): Promise<WeComCardContext | { skip: { code: string; text: string } }> {
   const follows: { staff_user_id: string; remark: string | null; name: string | null }[] = await deps.db.query(
     `SELECT f.staff_user_id, f.remark, c.name FROM customer c JOIN customer_follow f ON f.customer_id = c.id AND f.status = 'active'
       WHERE c.id = ? ORDER BY (f.staff_user_id = ?) DESC, COALESCE(f.added_at, f.updated_at) DESC, f.id DESC LIMIT 1`,
@@ -315,7 +301,7 @@ async function prepareWeComMass(deps: SendDeps, row: DeliveryRow, timeZone: stri
   const at = deps.now();
   return {
     customerName: f.remark || f.name,
-    url: deps.wecomCardUrl ?? 'https://work.weixin.qq.com/',
+    url: deps.sending.wecomCardUrl,
     localDate: new Intl.DateTimeFormat('zh-CN', { timeZone, month: 'long', day: 'numeric', weekday: 'short' }).format(at),
   };
 }

@@ -4,17 +4,10 @@
 // get_groupmsg_send_result (one call per task and sender) until they end:
 //   status 1 → delivered (at send_time)   2 → failed `not_contact`   3 → failed `wecom_mass_daily`
 //   still 0 after WECOM_POLL_MAX_AGE_HOURS → failed `not_confirmed` (the staff member never sent it)
-import type { DataSource } from 'typeorm';
-import type { GroupMsgSendItem, WeComApi } from '../../channels/wecom/api';
+import type { GroupMsgSendItem } from '../../channels/wecom/api';
 import { WeComApiError } from '../../channels/wecom/errors';
 import { WECOM_MASS } from './contact-policy';
-import type { Logger } from '../platform/logger';
-
-export interface TaskPollDeps {
-  db: DataSource;
-  wecom: WeComApi | null;
-  log: Logger;
-}
+import type { Domain } from '../platform/domain';
 
 export interface TaskPollResult {
   asked: number;
@@ -29,7 +22,7 @@ const FAILED: Record<number, { code: string; text: string }> = {
 };
 
 /** One polling round over every WeCom task still `sent`; safe to run twice (only `sent` rows move). */
-export async function pollMassTaskResults(deps: TaskPollDeps, now: Date, opts: { maxAgeHours: number; batch?: number }): Promise<TaskPollResult> {
+export async function pollMassTaskResults(deps: Domain, now: Date, opts: { maxAgeHours: number; batch?: number }): Promise<TaskPollResult> {
   const result: TaskPollResult = { asked: 0, delivered: 0, failed: 0, pending: 0 };
   if (!deps.wecom?.contact) return result;
   const oldest = new Date(now.getTime() - opts.maxAgeHours * 3600_000);

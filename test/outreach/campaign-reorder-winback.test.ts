@@ -5,7 +5,7 @@
 import { refreshLifecycle, runNightlyLifecycle } from '../../src/customers/lifecycle';
 import { putCampaign, type CampaignConfig } from '../../src/outreach/campaigns';
 import { localDate } from '../../src/platform/store-time';
-import { runCampaignSweep, sweepDeps } from '../../src/outreach/sweep';
+import { runCampaignSweep } from '../../src/outreach/sweep';
 import { ALL_CHANNELS_ON, startHarness, type Harness } from '../support/harness';
 
 const DAY = 86_400_000;
@@ -68,7 +68,7 @@ describe('reorder and win-back sweeps', () => {
       [customerId, category, at, orderId, product, gapDays, gapDays === null ? null : new Date(at.getTime() + gapDays * DAY), at],
     );
   }
-  const sweep = (kind: 'reorder' | 'winback', now: Date) => runCampaignSweep(sweepDeps(h.app), { kind, date: localDate(now, 'Asia/Shanghai'), now });
+  const sweep = (kind: 'reorder' | 'winback', now: Date) => runCampaignSweep(h.app.domain, { kind, date: localDate(now, 'Asia/Shanghai'), now });
   const deliveries = async (): Promise<{ customerId: string; key: string; content: any }[]> =>
     (await h.app.db.query(`SELECT customer_id, idempotency_key, content FROM delivery ORDER BY id`)).map((r: any) => ({
       customerId: String(r.customer_id),
@@ -104,7 +104,7 @@ describe('reorder and win-back sweeps', () => {
     expect(created).toEqual([1, 0, 0]);
     expect((await deliveries()).map((x) => x.key)).toEqual([`reorder:${wang}:42`, `reorder:${withinGrace}:50`]);
     // with a grace of 6 days he would not have been a candidate on the 5th day overdue (a dry run)
-    const graceSix = await runCampaignSweep(sweepDeps(h.app), { kind: 'reorder', date: localDate(now, 'Asia/Shanghai'), now, dryRun: true, campaign: { ...reorder, params: { graceDays: 6 } } });
+    const graceSix = await runCampaignSweep(h.app.domain, { kind: 'reorder', date: localDate(now, 'Asia/Shanghai'), now, dryRun: true, campaign: { ...reorder, params: { graceDays: 6 } } });
     expect(graceSix).toMatchObject({ candidates: 0, send: [], skip: [] });
 
     // he orders again (order 43); 33 days later he is overdue again: a new nudge for the new order

@@ -6,7 +6,7 @@ import { createContext, type AppContext } from '../../src/context';
 import { recordConsent } from '../../src/consent/consent';
 import { DEFAULT_CAMPAIGNS, putCampaign, type CampaignConfig } from '../../src/outreach/campaigns';
 import { localDate } from '../../src/platform/store-time';
-import { runCampaignSweep, sweepDeps, type SweepResult } from '../../src/outreach/sweep';
+import { runCampaignSweep, type SweepResult } from '../../src/outreach/sweep';
 import { inTransaction } from '../../src/platform/tx';
 import pino from 'pino';
 import { ALL_CHANNELS_ON, startHarness, waitFor, type Harness } from '../support/harness';
@@ -66,7 +66,7 @@ async function deliveriesOf(app: AppContext, customerId: string): Promise<any[]>
 describe('campaign sweep', () => {
   let h: Harness;
   const sweep = (opts: { kind?: 'birthday'; date: string; now: Date; dryRun?: boolean; batchSize?: number }, app: AppContext = h.app): Promise<SweepResult> =>
-    runCampaignSweep(sweepDeps(app), { kind: opts.kind ?? 'birthday', ...opts });
+    runCampaignSweep(app.domain, { kind: opts.kind ?? 'birthday', ...opts });
 
   beforeAll(async () => {
     h = await startHarness({ env: { ...ALL_CHANNELS_ON, STORE_NAME: '咖啡小店' } });
@@ -267,13 +267,12 @@ describe('campaign sweep', () => {
   it('a channel whose sending is off is passed over: SMS off → the email the campaign lists next; nothing left → no_channels', async () => {
     const both = await customer(h.app, { name: '小赵', birthday: '1990-09-09', phone: '+8613800000041', email: 'zhao@example.com' });
     const phoneOnly = await customer(h.app, { name: '小钱', birthday: '1990-09-09', phone: '+8613800000042' });
-    const smsOff = sweepDeps(h.app);
-    smsOff.adapters = { ...smsOff.adapters, sms: null };
+    const smsOff = { ...h.app.domain, adapters: { ...h.app.domain.adapters, sms: null } };
     const r = await runCampaignSweep(smsOff, { kind: 'birthday', date: '2026-09-09', now: new Date('2026-09-09T01:00:00Z'), dryRun: true });
     expect(r.send).toEqual([expect.objectContaining({ customerId: both, channel: 'email' })]);
     expect(r.skip).toEqual([expect.objectContaining({ customerId: phoneOnly, reason: 'no_address' })]);
     // with SMS on, the same day routes both by SMS, the campaign's first channel they can be reached on
-    const on = await runCampaignSweep(sweepDeps(h.app), { kind: 'birthday', date: '2026-09-09', now: new Date('2026-09-09T01:00:00Z'), dryRun: true });
+    const on = await runCampaignSweep(h.app.domain, { kind: 'birthday', date: '2026-09-09', now: new Date('2026-09-09T01:00:00Z'), dryRun: true });
     expect(on.send.map((x) => [x.customerId, x.channel]).sort()).toEqual([[both, 'sms'], [phoneOnly, 'sms']].sort());
   });
 

@@ -4,7 +4,8 @@
 import { recordConsent } from '../../src/consent/consent';
 import { checkPolicy, DEFAULT_POLICY, quietHoursEnd, savePolicy, type PolicyDelivery } from '../../src/sending/contact-policy';
 import { startOfLocalDay } from '../../src/platform/store-time';
-import { createDelivery, deliver, type SendDeps } from '../../src/sending/deliveries';
+import { createDelivery, deliver } from '../../src/sending/deliveries';
+import type { Domain } from '../../src/platform/domain';
 import { routeDelivery } from '../../src/outreach/routing';
 import { appendTimeline } from '../../src/customers/timeline';
 import { inTransaction } from '../../src/platform/tx';
@@ -45,7 +46,7 @@ describe('contact policy', () => {
     smtp.messages.length = 0;
   });
 
-  const deps = (at: Date): SendDeps => ({ db: h.app.db, adapters: h.app.adapters, now: () => at, timeZone: TZ });
+  const deps = (at: Date): Domain => ({ ...h.app.domain, now: () => at, timeZone: TZ });
 
   async function customer(c: { phone?: string; email?: string } = {}): Promise<string> {
     const n = ++seq;

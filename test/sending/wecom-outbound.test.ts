@@ -71,7 +71,7 @@ describe('WeCom outbound', () => {
       return pred(d) ? d : null;
     }, ms, what);
   const calls = (path: string) => h.fake.calls.filter((c) => c.path === path);
-  const poll = () => pollMassTaskResults({ db: h.app.db, wecom: h.app.wecom, log: h.app.log }, new Date(), { maxAgeHours: 72 });
+  const poll = () => pollMassTaskResults(h.app.domain, new Date(), { maxAgeHours: 72 });
 
   it('routes through the owning staff member: a task for them to confirm, a card telling them why; polling marks it delivered', async () => {
     const customerId = await addContact(EXT);
@@ -126,7 +126,7 @@ describe('WeCom outbound', () => {
     const c = await addContact('wmOUT0000000000000000000000003', '赵总');
     const idC = await campaignDelivery(c, `birthday:${c}:2026`, '生日快乐');
     await reaches(idC, (d) => d.status === 'sent', 'C sent');
-    await pollMassTaskResults({ db: h.app.db, wecom: h.app.wecom, log: h.app.log }, new Date(Date.now() + 73 * 3600_000), { maxAgeHours: 72 });
+    await pollMassTaskResults(h.app.domain, new Date(Date.now() + 73 * 3600_000), { maxAgeHours: 72 });
     expect(await delivery(idC)).toMatchObject({ status: 'failed', errorCode: 'not_confirmed' });
   });
 

@@ -50,7 +50,7 @@ export async function externalContactRemoved(d: Domain, ev: InboundEvent, msg: X
       now,
     );
     await touchCustomer(em, customerId, at, false);
-    return alertStaff ? createRemovalAlert(em, { eventId: ev.id, customerId, staffUserId, at, timeZone: d.outbound!.timeZone }, now) : null;
+    return alertStaff ? createRemovalAlert(em, { eventId: ev.id, customerId, staffUserId, at, timeZone: d.timeZone }, now) : null;
   });
   if (alertId) await d.outbound!.enqueueSend(alertId);
 }

@@ -28,11 +28,6 @@ export const WECOM_DISPATCH: Record<string, WeComHandler> = {
   'link/*/*': appMessage,
 };
 
-/** The event type we store: `MsgType[/Event[/ChangeType]]`. */
-export function wecomEventType(msg: XmlObject): string {
-  return [text(msg, 'MsgType'), text(msg, 'Event'), text(msg, 'ChangeType')].filter(Boolean).join('/');
-}
-
 export function findWeComHandler(msg: XmlObject): WeComHandler | null {
   const m = text(msg, 'MsgType') || '*';
   const e = text(msg, 'Event') || '*';
