@@ -4,6 +4,7 @@
 // It runs on a timer in every worker rather than as a Bull repeatable job, so flushing Redis cannot switch it off.
 import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../src/context';
+import { staleQueuedDeliveries } from '../src/sending/deliveries';
 
 export async function sweepInbox(ctx: AppContext, batch = 1000): Promise<number> {
   const olderThan = new Date(ctx.now().getTime() - ctx.config.inbox.staleAfterSeconds * 1000);
@@ -19,11 +20,8 @@ export async function sweepInbox(ctx: AppContext, batch = 1000): Promise<number>
   }
   // deliveries still queued whose send job was lost (Redis flushed); a job still waiting is not doubled.
   // One waiting out quiet hours has its delayed job: it is looked at again once its not_before has passed.
-  const queued: { id: string }[] = await ctx.db.query(
-    `SELECT id FROM delivery WHERE status = 'queued' AND updated_at < ? AND (not_before IS NULL OR not_before <= ?) ORDER BY id LIMIT ?`,
-    [olderThan, ctx.now(), batch],
-  );
-  for (const { id } of queued) await ctx.enqueueSend(String(id));
+  const queued = await staleQueuedDeliveries(ctx.db, olderThan, ctx.now(), batch);
+  for (const id of queued) await ctx.enqueueSend(id);
   if (total || queued.length) ctx.log.info({ requeuedEvents: total, requeuedDeliveries: queued.length }, 'inbox sweep re-enqueued unprocessed work');
   return total + queued.length;
 }

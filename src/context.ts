@@ -14,6 +14,7 @@ import { Inbox } from './inbox/inbox';
 import { createLogger, type Logger } from './platform/logger';
 import { createMetrics, type Metrics } from './platform/metrics';
 import { WECOM_WELCOME } from './sending/contact-policy';
+import { deliveryQueueInfo } from './sending/deliveries';
 import { createQueues, createRedis, SEND_CHANNELS, type Queues } from './platform/queues';
 
 export interface AppContext {
@@ -99,9 +100,9 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     }
   };
   const enqueueSend = async (deliveryId: string, delayMs = 0) => {
-    const [row]: { channel: SendChannel; provider: string; not_before: Date | null }[] = await db.query(`SELECT channel, provider, not_before FROM delivery WHERE id = ?`, [deliveryId]);
+    const row = await deliveryQueueInfo(db, deliveryId);
     if (!row || !SEND_CHANNELS.includes(row.channel)) return;
-    const wait = row.not_before ? new Date(row.not_before).getTime() - now().getTime() : 0;
+    const wait = row.notBefore ? new Date(row.notBefore).getTime() - now().getTime() : 0;
     await queues.send[row.channel].add({ deliveryId }, sendJob(deliveryId, Math.max(delayMs, wait), row.provider));
   };
   const enqueueWelcome = async (w: { eventId: string; welcomeCode: string; externalUserId: string; staffUserId: string; receivedAt: Date }) => {

@@ -12,7 +12,7 @@
 import type { Domain } from '../platform/domain';
 import { generateCouponCode, issueCoupons } from './coupons';
 import { WECOM_WELCOME } from '../sending/contact-policy';
-import { createDelivery } from '../sending/deliveries';
+import { createDelivery, findDeliveryIdByKey } from '../sending/deliveries';
 import { getCampaign } from './campaigns';
 import { renderFor } from './render';
 import { addDays, localDate, zonedTime } from '../platform/store-time';
@@ -35,8 +35,8 @@ export const welcomeKey = (eventId: string) => `welcome:${eventId}`;
 
 /** The delivery row for this event's welcome (made once), or why there is none. */
 export async function prepareWelcome(deps: Domain, w: WelcomeRequest): Promise<WelcomePlan> {
-  const [existing] = await deps.db.query(`SELECT id FROM delivery WHERE idempotency_key = ?`, [welcomeKey(w.eventId)]);
-  if (existing) return { deliveryId: String(existing.id) };
+  const existing = await findDeliveryIdByKey(deps.db, welcomeKey(w.eventId));
+  if (existing) return { deliveryId: existing };
   const campaign = await getCampaign(deps.db, 'welcome');
   if (!campaign.enabled || !campaign.channels.includes('wecom') || !campaign.templates.wecom) return { skip: 'campaign_off' };
 

@@ -1,6 +1,8 @@
 // Delivery rows: one per outbound message, unique by idempotency key, moving
 // queued → sent → delivered | failed | suppressed. The send applies the contact policy
 // (src/contact-policy.ts: consent, quiet hours, caps, WeCom's limits) at send time, under the customer's row lock.
+// This is the only module that writes the `delivery` table: the queues, the inbox sweep, the WeCom task
+// poll and the campaigns call the functions here.
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { InboundStatusItem, OutboundMessage, SendChannel } from '../../channels/channel';
@@ -432,4 +434,84 @@ export async function listDeliveries(
   const rows = await db.query(`SELECT * FROM delivery ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, [...params, q.limit + 1]);
   const page = rows.slice(0, q.limit);
   return { items: page.map(deliveryView), nextCursor: rows.length > q.limit ? encodeCursor([String(page[page.length - 1].id)]) : null };
+}
+
+// ───────────────────────────── for the queues and the other rooms ─────────────────────────────
+
+/** What the send queue needs to hand a delivery over: its channel, provider and not-before time (null: no such row). */
+export async function deliveryQueueInfo(db: DataSource, id: string): Promise<{ channel: SendChannel; provider: string; notBefore: Date | null } | null> {
+  const [row]: { channel: SendChannel; provider: string; not_before: Date | null }[] = await db.query(`SELECT channel, provider, not_before FROM delivery WHERE id = ?`, [id]);
+  return row ? { channel: row.channel, provider: row.provider, notBefore: row.not_before } : null;
+}
+
+/**
+ * Deliveries still `queued`, untouched since `olderThan`, whose not_before has passed by `now` (a
+ * lost send job: Redis flushed, or a crash between commit and enqueue), oldest first.
+ */
+export async function staleQueuedDeliveries(db: DataSource, olderThan: Date, now: Date, limit: number): Promise<string[]> {
+  const rows: { id: string }[] = await db.query(
+    `SELECT id FROM delivery WHERE status = 'queued' AND updated_at < ? AND (not_before IS NULL OR not_before <= ?) ORDER BY id LIMIT ?`,
+    [olderThan, now, limit],
+  );
+  return rows.map((r) => String(r.id));
+}
+
+/** The delivery made under this idempotency key, if any. */
+export async function findDeliveryIdByKey(db: DataSource | EntityManager, idempotencyKey: string): Promise<string | null> {
+  const [row] = await db.query(`SELECT id FROM delivery WHERE idempotency_key = ?`, [idempotencyKey]);
+  return row ? String(row.id) : null;
+}
+
+// ───────────────────────────── WeCom mass-message tasks ─────────────────────────────
+
+/** A WeCom task delivery still `sent` (src/sending/wecom-task-results.ts asks WeCom about it). */
+export interface SentMassTask {
+  id: string;
+  provider_ref: string;
+  staff_user_id: string;
+  to_address: string;
+}
+
+/** Ends the WeCom tasks sent before `sentBefore` that nobody confirmed: failed `not_confirmed`; how many. */
+export async function expireUnconfirmedMassTasks(db: DataSource, now: Date, sentBefore: Date, text: string): Promise<number> {
+  const res = await db.query(
+    `UPDATE delivery SET status = 'failed', failed_at = ?, error_code = 'not_confirmed', error_text = ?, updated_at = ?
+      WHERE status = 'sent' AND channel = 'wecom' AND provider = ? AND sent_at < ?`,
+    [now, text, now, WECOM_MASS, sentBefore],
+  );
+  return Number(res.affectedRows ?? 0);
+}
+
+/** WeCom tasks still `sent` with their task id and sender, oldest first. */
+export async function sentMassTasks(db: DataSource, limit: number): Promise<SentMassTask[]> {
+  return db.query(
+    `SELECT id, provider_ref, staff_user_id, to_address FROM delivery
+      WHERE status = 'sent' AND channel = 'wecom' AND provider = ? AND provider_ref IS NOT NULL AND staff_user_id IS NOT NULL
+      ORDER BY id LIMIT ?`,
+    [WECOM_MASS, limit],
+  );
+}
+
+/** What WeCom said of one customer of a task: delivered at `at`, or failed with a reason. Only a `sent` row moves. */
+export async function recordMassTaskResult(
+  db: DataSource,
+  id: string,
+  result: { status: 'delivered'; at: Date } | { status: 'failed'; code: string; text: string },
+  now: Date,
+): Promise<void> {
+  if (result.status === 'delivered') {
+    await db.query(`UPDATE delivery SET status = 'delivered', delivered_at = ?, error_code = NULL, error_text = NULL, updated_at = ? WHERE id = ? AND status = 'sent'`, [
+      result.at,
+      now,
+      id,
+    ]);
+  } else {
+    await db.query(`UPDATE delivery SET status = 'failed', failed_at = ?, error_code = ?, error_text = ?, updated_at = ? WHERE id = ? AND status = 'sent'`, [
+      now,
+      result.code,
+      result.text,
+      now,
+      id,
+    ]);
+  }
 }

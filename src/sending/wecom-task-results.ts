@@ -6,7 +6,7 @@
 //   still 0 after WECOM_POLL_MAX_AGE_HOURS → failed `not_confirmed` (the staff member never sent it)
 import type { GroupMsgSendItem } from '../../channels/wecom/api';
 import { WeComApiError } from '../../channels/wecom/errors';
-import { WECOM_MASS } from './contact-policy';
+import { expireUnconfirmedMassTasks, recordMassTaskResult, sentMassTasks } from './deliveries';
 import type { Domain } from '../platform/domain';
 
 export interface TaskPollResult {
@@ -27,19 +27,9 @@ export async function pollMassTaskResults(deps: Domain, now: Date, opts: { maxAg
   if (!deps.wecom?.contact) return result;
   const oldest = new Date(now.getTime() - opts.maxAgeHours * 3600_000);
   // tasks nobody confirmed in time
-  const expired = await deps.db.query(
-    `UPDATE delivery SET status = 'failed', failed_at = ?, error_code = 'not_confirmed', error_text = ?, updated_at = ?
-      WHERE status = 'sent' AND channel = 'wecom' AND provider = ? AND sent_at < ?`,
-    [now, `the staff member did not send the WeCom task within ${opts.maxAgeHours} h`, now, WECOM_MASS, oldest],
-  );
-  result.failed += Number(expired.affectedRows ?? 0);
+  result.failed += await expireUnconfirmedMassTasks(deps.db, now, oldest, `the staff member did not send the WeCom task within ${opts.maxAgeHours} h`);
 
-  const rows: { id: string; provider_ref: string; staff_user_id: string; to_address: string }[] = await deps.db.query(
-    `SELECT id, provider_ref, staff_user_id, to_address FROM delivery
-      WHERE status = 'sent' AND channel = 'wecom' AND provider = ? AND provider_ref IS NOT NULL AND staff_user_id IS NOT NULL
-      ORDER BY id LIMIT ?`,
-    [WECOM_MASS, opts.batch ?? 5000],
-  );
+  const rows = await sentMassTasks(deps.db, opts.batch ?? 5000);
   const tasks = new Map<string, typeof rows>();
   for (const r of rows) {
     const key = `${r.provider_ref}\u0000${r.staff_user_id}`;
@@ -62,17 +52,10 @@ export async function pollMassTaskResults(deps: Domain, now: Date, opts: { maxAg
       const item = byCustomer.get(r.to_address);
       const status = Number(item?.status ?? 0);
       if (status === 1) {
-        const at = item?.send_time ? new Date(item.send_time * 1000) : now;
-        await deps.db.query(
-          `UPDATE delivery SET status = 'delivered', delivered_at = ?, error_code = NULL, error_text = NULL, updated_at = ? WHERE id = ? AND status = 'sent'`,
-          [at, now, r.id],
-        );
+        await recordMassTaskResult(deps.db, r.id, { status: 'delivered', at: item?.send_time ? new Date(item.send_time * 1000) : now }, now);
         result.delivered++;
       } else if (FAILED[status]) {
-        await deps.db.query(
-          `UPDATE delivery SET status = 'failed', failed_at = ?, error_code = ?, error_text = ?, updated_at = ? WHERE id = ? AND status = 'sent'`,
-          [now, FAILED[status].code, FAILED[status].text, now, r.id],
-        );
+        await recordMassTaskResult(deps.db, r.id, { status: 'failed', ...FAILED[status] }, now);
         result.failed++;
       } else {
         result.pending++;
