@@ -92,6 +92,42 @@ export async function updateCustomer(em: EntityManager, customerId: string, patc
   await em.query(`UPDATE customer SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`, [...params, now, customerId]);
 }
 
+/**
+ * Fills the name (and the birthday) only where the profile has none yet — what an order or a message
+ * tells us never overwrites what we know. With `now`, updated_at is stamped.
+ */
+export async function fillCustomerBlanks(
+  em: EntityManager,
+  customerId: string,
+  fields: { name?: string | null; birthday?: string | null },
+  now?: Date,
+): Promise<void> {
+  const cols = (['name', 'birthday'] as const).filter((c) => c in fields);
+  if (!cols.length) return;
+  const sets = cols.map((c) => `${c} = COALESCE(${c}, ?)`);
+  const params: unknown[] = cols.map((c) => fields[c] ?? null);
+  if (now) (sets.push('updated_at = ?'), params.push(now));
+  await em.query(`UPDATE customer SET ${sets.join(', ')} WHERE id = ?`, [...params, customerId]);
+}
+
+/**
+ * Order count, total spent, last order and first seen of these customers from their orders as they
+ * now stand: the derived table is read with locks (an UPDATE's), so orders committed by other
+ * transactions after this one began are counted too.
+ */
+export async function refreshOrderStats(em: EntityManager, customerIds: string[]): Promise<void> {
+  if (!customerIds.length) return;
+  const list = customerIds.map(() => '?').join(',');
+  await em.query(
+    `UPDATE customer c JOIN (
+       SELECT customer_id, COUNT(*) AS n, SUM(total) AS spent, MAX(placed_at) AS last_at, MIN(placed_at) AS first_at
+       FROM shop_order WHERE customer_id IN (${list}) GROUP BY customer_id
+     ) o ON o.customer_id = c.id
+     SET c.order_count = o.n, c.total_spent = o.spent, c.last_order_at = o.last_at, c.first_seen_at = LEAST(c.first_seen_at, o.first_at)`,
+    customerIds,
+  );
+}
+
 /** Widens first-seen / last-interaction to include `at`. */
 export async function touchCustomer(em: EntityManager, customerId: string, at: Date, interaction: boolean): Promise<void> {
   await em.query(

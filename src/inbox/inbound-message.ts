@@ -4,7 +4,7 @@
 import type { InboundItem, InboundMessageItem } from '../../channels/channel';
 import type { InboundEvent } from '../../entities';
 import { recordConsent } from '../consent/consent';
-import { recordInboundActivity, resolveCustomer, touchCustomer, type IdentityRef } from '../customers/customers';
+import { fillCustomerBlanks, recordInboundActivity, resolveCustomer, touchCustomer, type IdentityRef } from '../customers/customers';
 import { applyDeliveryStatus, findDeliveryByMessageIds } from '../sending/deliveries';
 import { PermanentError, type Domain } from '../platform/domain';
 import { normalizeEmail, normalizePhone } from '../customers/identity';
@@ -37,9 +37,7 @@ async function processMessage(d: Domain, ev: InboundEvent, m: InboundMessageItem
     const thread = m.thread ? [m.thread.inReplyTo ?? '', ...[...(m.thread.references ?? [])].reverse()] : [];
     const repliedTo = thread.length ? await findDeliveryByMessageIds(em, thread) : null;
     const customerId = repliedTo ? repliedTo.customer_id : (await resolveCustomer(em, identities, at, now)).customerId;
-    if (m.from.name) {
-      await em.query(`UPDATE customer SET name = COALESCE(name, ?) WHERE id = ?`, [m.from.name.slice(0, 128), customerId]);
-    }
+    if (m.from.name) await fillCustomerBlanks(em, customerId, { name: m.from.name.slice(0, 128) });
     await appendTimeline(
       em,
       {

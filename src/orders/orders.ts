@@ -4,8 +4,8 @@
 // purchase rhythm and lifecycle stage of the customer.
 import type { DataSource, EntityManager } from 'typeorm';
 import type { InboundEvent, OrderSource } from '../../entities';
-import { redeemCoupon, type RedeemResult } from '../outreach/coupons';
-import { parseBirthday, resolveCustomer, touchCustomer, type IdentityRef } from '../customers/customers';
+import { redeemCoupon, type RedeemResult, type Redemption } from '../outreach/coupons';
+import { fillCustomerBlanks, parseBirthday, refreshOrderStats, resolveCustomer, touchCustomer, type IdentityRef } from '../customers/customers';
 import { PermanentError, type Domain } from '../platform/domain';
 import { normalizeEmail, normalizePhone } from '../customers/identity';
 import { refreshLifecycle, type LifecycleThresholds } from '../customers/lifecycle';
@@ -212,14 +212,7 @@ export async function storeOrder(
   const placedAt = new Date(o.placedAt);
   const { customerId } = await resolveCustomer(em, identitiesOf(o.customer), placedAt, opts.now);
   await touchCustomer(em, customerId, placedAt, false);
-  if (o.customer.name || o.customer.birthday) {
-    await em.query(`UPDATE customer SET name = COALESCE(name, ?), birthday = COALESCE(birthday, ?), updated_at = ? WHERE id = ?`, [
-      o.customer.name,
-      o.customer.birthday,
-      opts.now,
-      customerId,
-    ]);
-  }
+  if (o.customer.name || o.customer.birthday) await fillCustomerBlanks(em, customerId, { name: o.customer.name, birthday: o.customer.birthday }, opts.now);
   const res = await em.query(
     `INSERT INTO shop_order (order_id, customer_id, total, currency, placed_at, coupon_code, source, inbound_event_id, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -234,8 +227,7 @@ export async function storeOrder(
   }
   let coupon: RedeemResult | undefined;
   if (o.couponCode && opts.source === 'webhook') {
-    // redeems once and attributes the order to the coupon's delivery (shop_order.attributed_delivery_id)
-    coupon = await redeemCoupon(em, { code: o.couponCode, customerId, orderId: id, at: placedAt });
+    coupon = await redeemCouponForOrder(em, { code: o.couponCode, customerId, orderId: id, at: placedAt });
   }
   await appendTimeline(
     em,
@@ -263,24 +255,23 @@ export async function storeOrder(
   return { status: 'created', customerId, id, coupon };
 }
 
+/** Redeems the order's coupon (once) and attributes the order to the coupon's delivery (shop_order.attributed_delivery_id). */
+export async function redeemCouponForOrder(em: EntityManager, r: Redemption): Promise<RedeemResult> {
+  const result = await redeemCoupon(em, r);
+  if (result.status === 'redeemed') await em.query(`UPDATE shop_order SET attributed_delivery_id = ? WHERE id = ?`, [result.deliveryId, r.orderId]);
+  return result;
+}
+
 /**
  * Order stats, rhythm and lifecycle of these customers, from their orders as they now stand —
  * including orders other transactions committed after this one began: every read here is a
- * locking read (the UPDATE's derived table, and LOCK IN SHARE MODE for the rhythm), never this
+ * locking read (refreshOrderStats' UPDATE, and LOCK IN SHARE MODE for the rhythm), never this
  * transaction's older snapshot.
  */
 export async function refreshAfterOrders(em: EntityManager, customerIds: string[], now: Date, t: LifecycleThresholds): Promise<void> {
   const ids = [...new Set(customerIds)];
   if (!ids.length) return;
-  const list = ids.map(() => '?').join(',');
-  await em.query(
-    `UPDATE customer c JOIN (
-       SELECT customer_id, COUNT(*) AS n, SUM(total) AS spent, MAX(placed_at) AS last_at, MIN(placed_at) AS first_at
-       FROM shop_order WHERE customer_id IN (${list}) GROUP BY customer_id
-     ) o ON o.customer_id = c.id
-     SET c.order_count = o.n, c.total_spent = o.spent, c.last_order_at = o.last_at, c.first_seen_at = LEAST(c.first_seen_at, o.first_at)`,
-    ids,
-  );
+  await refreshOrderStats(em, ids);
   await refreshRhythm(em, ids, now);
   await refreshLifecycle(em, ids, now, t);
 }

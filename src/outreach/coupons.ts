@@ -1,11 +1,11 @@
 // Coupons: issued with a campaign delivery (in the transaction that created it), redeemed once by an
 // order. Codes are a prefix plus 10 characters drawn with crypto.randomInt from Crockford's base32
 // alphabet (no I, L, O, U): 50 random bits, nothing derived from an id, so codes cannot be guessed
-// or enumerated. A redemption attributes the order to the delivery (shop_order.attributed_delivery_id);
-// every refused use is recorded on the ordering customer's timeline.
+// or enumerated. A redemption attributes the order to the delivery (shop_order.attributed_delivery_id,
+// written by src/orders/); every refused use is recorded on the ordering customer's timeline.
 import { randomInt } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { appendTimeline } from '../customers/timeline';
+import { appendTimeline, appendTimelineEntries } from '../customers/timeline';
 
 export const COUPON_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 export const COUPON_RANDOM_LENGTH = 10;
@@ -42,18 +42,21 @@ export async function issueCoupons(em: EntityManager, coupons: NewCoupon[], now:
     `INSERT INTO coupon (code, delivery_id, customer_id, campaign, value, expires_at, created_at) VALUES ${coupons.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(',')}`,
     coupons.flatMap((c) => [c.code, c.deliveryId, c.customerId, c.campaign, c.value, c.expiresAt, now]),
   );
-  await em.query(
-    `INSERT INTO timeline_entry (customer_id, channel, direction, kind, text, occurred_at, staff_user_id, provider_id, inbound_event_id, data, created_at)
-     VALUES ${coupons.map(() => `(?, 'system', 'internal', 'coupon_issued', ?, ?, NULL, ?, NULL, ?, ?)`).join(',')}
-     ON DUPLICATE KEY UPDATE id = id`,
-    coupons.flatMap((c) => [
-      c.customerId,
-      `coupon ${c.code} (${c.value}) issued with the ${c.campaign} message, valid through ${c.lastValidDay}`,
-      now,
-      `coupon:${c.code}`,
-      JSON.stringify({ code: c.code, value: c.value, deliveryId: c.deliveryId, campaign: c.campaign, expiresAt: c.expiresAt.toISOString() }),
-      now,
-    ]),
+  await appendTimelineEntries(
+    em,
+    coupons.map((c) => ({
+      customerId: c.customerId,
+      channel: 'system',
+      direction: 'internal' as const,
+      kind: 'coupon_issued',
+      text: `coupon ${c.code} (${c.value}) issued with the ${c.campaign} message, valid through ${c.lastValidDay}`,
+      occurredAt: now,
+      staffUserId: null,
+      providerId: `coupon:${c.code}`,
+      inboundEventId: null,
+      data: { code: c.code, value: c.value, deliveryId: c.deliveryId, campaign: c.campaign, expiresAt: c.expiresAt.toISOString() },
+    })),
+    now,
   );
 }
 
@@ -73,7 +76,8 @@ export interface Redemption {
 /**
  * Redeems `code` for an order, once. The same order redeeming it again (a replayed webhook) is the
  * same redemption; any other second use is refused as already_redeemed. A coupon is the customer's
- * own (wrong_customer otherwise) and works until expires_at. Call inside the order's transaction.
+ * own (wrong_customer otherwise) and works until expires_at. Call inside the order's transaction;
+ * the order's attribution to the delivery is the orders room's (src/orders/orders.ts redeemCouponForOrder).
  */
 export async function redeemCoupon(em: EntityManager, r: Redemption): Promise<RedeemResult> {
   const code = normalizeCouponCode(r.code);
@@ -106,7 +110,6 @@ export async function redeemCoupon(em: EntityManager, r: Redemption): Promise<Re
   if (r.at.getTime() >= new Date(c.expires_at).getTime()) return reject('expired', `expired at ${new Date(c.expires_at).toISOString()}`);
 
   await em.query(`UPDATE coupon SET redeemed_at = ?, redeemed_order_id = ? WHERE id = ?`, [r.at, r.orderId, c.id]);
-  await em.query(`UPDATE shop_order SET attributed_delivery_id = ? WHERE id = ?`, [c.delivery_id, r.orderId]);
   await appendTimeline(
     em,
     {

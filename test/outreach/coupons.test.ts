@@ -1,7 +1,8 @@
 // Coupons against the real database: issued with a delivery, redeemed once by an order (which is then
 // attributed to the delivery), every refused use — a second order, another customer, too late, an
 // unknown code — recorded on the ordering customer's timeline; two orders racing for one coupon.
-import { generateCouponCode, issueCoupons, redeemCoupon } from '../../src/outreach/coupons';
+import { generateCouponCode, issueCoupons } from '../../src/outreach/coupons';
+import { redeemCouponForOrder } from '../../src/orders/orders';
 import { createDelivery } from '../../src/sending/deliveries';
 import { inTransaction } from '../../src/platform/tx';
 import { startHarness, type Harness } from '../support/harness';
@@ -43,7 +44,7 @@ describe('coupons', () => {
     return { code, deliveryId };
   }
   const redeem = (code: string, customerId: string, orderId: string, at = new Date('2026-03-20T04:00:00Z')) =>
-    inTransaction(h.app.db, (em) => redeemCoupon(em, { code, customerId, orderId, at }));
+    inTransaction(h.app.db, (em) => redeemCouponForOrder(em, { code, customerId, orderId, at }));
   const timeline = async (customerId: string) =>
     (await h.app.db.query(`SELECT kind, text, JSON_UNQUOTE(JSON_EXTRACT(data, '$.reason')) AS reason FROM timeline_entry WHERE customer_id = ? ORDER BY id`, [customerId])) as {
       kind: string;
