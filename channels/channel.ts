@@ -124,11 +124,18 @@ export function headerValue(req: Pick<InboundRequest, 'headers'>, name: string):
 }
 
 /**
- * A webhook refused by its provider module (its protocol decides which status makes the sender
- * retry or give up); the handler answers it as `{ error: { code, message } }` and stores nothing.
+ * The kinds of refusal, spelled as src/platform/errors.ts spells them (channels/ does not import
+ * src/); src/app.ts maps each to its HTTP status.
+ */
+export type RefusalKind = 'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'too_large' | 'unsupported' | 'unavailable';
+
+/**
+ * A webhook refused by its provider module (its protocol decides which kind, hence which status,
+ * makes the sender retry or give up); the handler throws it as a domain error, src/app.ts answers
+ * it as `{ error: { code, message } }`, and nothing is stored.
  */
 export interface Refusal {
-  status: number;
+  kind: RefusalKind;
   code: string;
   message: string;
 }

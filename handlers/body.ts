@@ -1,10 +1,7 @@
 // Reading request bodies for /api: size-capped, JSON only, with errors that say what is wrong.
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
-import { BadRequest } from '../src/platform/paging';
-import { HttpError } from './http-errors';
-
-export { HttpError };
+import { DomainError, Invalid } from '../src/platform/errors';
 
 /**
  * Stops reading a body we refused: answers with `Connection: close` and lets the rest of the
@@ -27,19 +24,19 @@ const human = (bytes: number) => (bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024}
 export async function readRawBody(ctx: Context, limit: number): Promise<Buffer> {
   if (ctx.request.length && ctx.request.length > limit) {
     abandonBody(ctx);
-    throw new HttpError(413, 'too_large', `body is over ${human(limit)}`);
+    throw new DomainError('too_large', 'too_large', `body is over ${human(limit)}`);
   }
   try {
     return await getRawBody(ctx.req, { limit, length: ctx.request.length });
   } catch (err) {
     abandonBody(ctx);
-    if ((err as { type?: string }).type === 'entity.too.large') throw new HttpError(413, 'too_large', `body is over ${human(limit)}`);
-    throw new HttpError(400, 'bad_body', 'could not read the request body');
+    if ((err as { type?: string }).type === 'entity.too.large') throw new DomainError('too_large', 'too_large', `body is over ${human(limit)}`);
+    throw new DomainError('invalid', 'bad_body', 'could not read the request body');
   }
 }
 
 export async function readJson(ctx: Context, limit = 1024 * 1024): Promise<Record<string, unknown>> {
-  if (!ctx.is('application/json')) throw new HttpError(415, 'unsupported_media_type', 'send Content-Type: application/json');
+  if (!ctx.is('application/json')) throw new DomainError('unsupported', 'unsupported_media_type', 'send Content-Type: application/json');
   return parseJsonObject(await readRawBody(ctx, limit));
 }
 
@@ -49,9 +46,9 @@ export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   try {
     parsed = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new BadRequest('body', 'is not valid JSON');
+    throw new Invalid('body', 'is not valid JSON');
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new BadRequest('body', 'must be a JSON object');
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Invalid('body', 'must be a JSON object');
   return parsed as Record<string, unknown>;
 }
 

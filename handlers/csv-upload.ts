@@ -2,32 +2,30 @@
 // as a stream — never held in memory — and capped at IMPORT_MAX_BYTES.
 import { Transform, type Readable } from 'node:stream';
 import type { Context } from 'koa';
-import { abandonBody, HttpError } from './body';
+import { DomainError } from '../src/platform/errors';
+import { abandonBody } from './body';
 
 export const IMPORT_MAX_BYTES = 200 * 1024 * 1024;
 const CSV_TYPES = ['text/csv', 'application/csv', 'text/plain', 'application/vnd.ms-excel'];
 
 /** Thrown into the stream when the upload passes the cap. */
-export class UploadTooLarge extends HttpError {
-  constructor() {
-    super(413, 'too_large', `the upload is over ${IMPORT_MAX_BYTES / 1024 / 1024} MB; rows before the limit were imported (importing again is safe)`);
-  }
-}
+const uploadTooLarge = () =>
+  new DomainError('too_large', 'too_large', `the upload is over ${IMPORT_MAX_BYTES / 1024 / 1024} MB; rows before the limit were imported (importing again is safe)`);
 
 export function csvUpload(ctx: Context): Readable {
   if (!ctx.is(CSV_TYPES)) {
     abandonBody(ctx);
-    throw new HttpError(415, 'unsupported_media_type', 'send the CSV file as the body with Content-Type: text/csv');
+    throw new DomainError('unsupported', 'unsupported_media_type', 'send the CSV file as the body with Content-Type: text/csv');
   }
   if (ctx.request.length && ctx.request.length > IMPORT_MAX_BYTES) {
     abandonBody(ctx);
-    throw new UploadTooLarge();
+    throw uploadTooLarge();
   }
   let seen = 0;
   const cap = new Transform({
     transform(chunk: Buffer, _enc, done) {
       seen += chunk.length;
-      if (seen > IMPORT_MAX_BYTES) return done(new UploadTooLarge());
+      if (seen > IMPORT_MAX_BYTES) return done(uploadTooLarge());
       done(null, chunk);
     },
   });

@@ -1,14 +1,14 @@
 // /api/customers, /api/identities: auth (router-level) → validate → domain read → JSON.
 import type Router from '@koa/router';
 import type { AppContext } from '../src/context';
-import { applyCustomerEdit, IdentityTaken, parseCustomerEdit } from '../src/customers/customer-edit';
+import { applyCustomerEdit, parseCustomerEdit } from '../src/customers/customer-edit';
 import { importCustomers } from '../src/customers/customer-import';
 import { parseLimit } from '../src/platform/paging';
 import { findCustomerIdByIdentity, getProfile, listCustomers, timelinePage } from '../src/customers/profiles';
 import { inTransaction } from '../src/platform/tx';
+import { NotFound } from '../src/platform/errors';
 import { readJson } from './body';
 import { csvUpload } from './csv-upload';
-import { fail } from './http-errors';
 
 const str = (v: unknown): string | undefined => (Array.isArray(v) ? v[0] : typeof v === 'string' ? v : undefined);
 
@@ -32,35 +32,30 @@ export function registerCustomerRoutes(router: Router, app: AppContext): void {
 
   // { actor, name?, birthday?, phone?, email?, notes? } → the updated profile
   router.patch('/api/customers/:id', async (ctx) => {
-    if (!/^\d{1,20}$/.test(ctx.params.id)) return fail(ctx, 404, 'not_found', `no customer ${ctx.params.id}`);
+    if (!/^\d{1,20}$/.test(ctx.params.id)) throw new NotFound(`no customer ${ctx.params.id}`);
     const edit = parseCustomerEdit(await readJson(ctx, 64 * 1024));
-    try {
-      const outcome = await inTransaction(app.db, (em) => applyCustomerEdit(em, ctx.params.id, edit, app.now()));
-      if (outcome.status === 'not_found') return fail(ctx, 404, 'not_found', `no customer ${ctx.params.id}`);
-    } catch (err) {
-      if (err instanceof IdentityTaken) return fail(ctx, 409, 'identity_taken', err.message);
-      throw err;
-    }
+    const outcome = await inTransaction(app.db, (em) => applyCustomerEdit(em, ctx.params.id, edit, app.now()));
+    if (outcome.status === 'not_found') throw new NotFound(`no customer ${ctx.params.id}`);
     ctx.body = await getProfile(app.db, ctx.params.id);
   });
 
   router.get('/api/customers/:id', async (ctx) => {
     const profile = await getProfile(app.db, ctx.params.id);
-    if (!profile) return fail(ctx, 404, 'not_found', `no customer ${ctx.params.id}`);
+    if (!profile) throw new NotFound(`no customer ${ctx.params.id}`);
     ctx.body = profile;
   });
 
   router.get('/api/customers/:id/timeline', async (ctx) => {
     const limit = parseLimit(str(ctx.query.limit));
     const profile = /^\d{1,20}$/.test(ctx.params.id) ? await app.db.query('SELECT id FROM customer WHERE id = ?', [ctx.params.id]) : [];
-    if (!profile.length) return fail(ctx, 404, 'not_found', `no customer ${ctx.params.id}`);
+    if (!profile.length) throw new NotFound(`no customer ${ctx.params.id}`);
     ctx.body = await timelinePage(app.db, ctx.params.id, limit, str(ctx.query.cursor));
   });
 
   router.get('/api/identities/:channel/:externalId', async (ctx) => {
     const id = await findCustomerIdByIdentity(app.db, ctx.params.channel, ctx.params.externalId);
     const profile = id ? await getProfile(app.db, id) : null;
-    if (!profile) return fail(ctx, 404, 'not_found', `no customer has ${ctx.params.channel} identity ${ctx.params.externalId}`);
+    if (!profile) throw new NotFound(`no customer has ${ctx.params.channel} identity ${ctx.params.externalId}`);
     ctx.body = profile;
   });
 }

@@ -6,21 +6,22 @@
 //                                          (the China path: our own MX / IMAP poller posts it)
 //   POST /webhooks/email/mailgun           Mailgun Routes forward(), signature checked
 //   POST /webhooks/email/sendgrid/:token   SendGrid Inbound Parse, raw mode
-// Wrong or unset token → 404 (as if the route did not exist); a refused signature → the module's
-// status (Mailgun: 401, see channels/email/mailgun.email.ts); unreadable form or MIME → 400; body
-// over 25 MB → 413; store down → 503. Nothing is stored unless the answer is 200.
+// Wrong or unset token → 404 (as if the route did not exist); a refused signature → the kind the
+// module gives it (Mailgun: unauthorized, 401; see channels/email/mailgun.email.ts); unreadable form
+// or MIME → 400; body over 25 MB → 413; store down → 503 (src/app.ts maps every kind to its status).
+// Nothing is stored unless the answer is 200.
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import type { InboundRequest, Refusal } from '../channels/channel';
-import { FormError } from '../channels/email/form';
+import type { InboundRequest } from '../channels/channel';
 import { EMAIL_INBOUND_PROVIDERS } from '../channels/email/inbound';
-import { MimeError, type InboundEmailItem } from '../channels/email/mime';
+import type { InboundEmailItem } from '../channels/email/mime';
 import type { EmailWebhook } from '../channels/email/provider';
 import type { EmailConfig } from '../config/email';
 import type { AppContext } from '../src/context';
+import { DomainError, NotFound, refused, Unavailable } from '../src/platform/errors';
 import { maskEmail } from '../src/platform/logger';
 import { readRawBody } from './body';
-import { HttpError, sameSecret, webhookRoute } from './http-errors';
+import { sameSecret, webhookRoute } from './http-errors';
 import { storeInboundItems } from './inbound-webhook';
 
 export const EMAIL_BODY_LIMIT = 25 * 1024 * 1024;
@@ -28,32 +29,12 @@ export const EMAIL_BODY_LIMIT = 25 * 1024 * 1024;
 export function registerEmailWebhooks(router: Router, app: AppContext): void {
   const cfg = app.config.email;
 
-  const readBody = async (ctx: Context): Promise<Buffer> => {
-    try {
-      return await readRawBody(ctx, EMAIL_BODY_LIMIT);
-    } catch (err) {
-      if (err instanceof HttpError) throw new HttpError(err.status, err.code, err.message);
-      throw err;
-    }
-  };
+  const readBody = (ctx: Context): Promise<Buffer> => readRawBody(ctx, EMAIL_BODY_LIMIT);
 
   const inbound = (ctx: Context, rawBody: Buffer): InboundRequest => ({ url: ctx.href, method: ctx.method, headers: ctx.headers, rawBody });
 
-  /** Parser errors → answers; anything else is ours (500). */
-  const parsing = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (err) {
-      if (err instanceof FormError) throw new HttpError(400, 'bad_form', err.message);
-      if (err instanceof MimeError) throw new HttpError(400, 'bad_mime', err.message);
-      throw err;
-    }
-  };
-
-  const refuse = (r: Refusal) => new HttpError(r.status, r.code, r.message);
-
   const store = async (ctx: Context, item: InboundEmailItem, ack: Record<string, unknown>) => {
-    if (!(await storeInboundItems(app, [item]))) throw new HttpError(503, 'store_unavailable', 'the message could not be stored; please retry');
+    if (!(await storeInboundItems(app, [item]))) throw new Unavailable('store_unavailable', 'the message could not be stored; please retry');
     ctx.status = 200;
     ctx.body = ack;
     app.log.info(
@@ -75,16 +56,16 @@ export function registerEmailWebhooks(router: Router, app: AppContext): void {
       owner = claimed ? item.dedupKey : await app.redis.get(key);
     } catch (err) {
       app.log.error({ err: (err as Error).message }, `redis unavailable for the ${provider.id} token check; answering 503 so ${provider.label} retries`);
-      throw new HttpError(503, 'store_unavailable', 'the message could not be checked; please retry');
+      throw new Unavailable('store_unavailable', 'the message could not be checked; please retry');
     }
-    if (owner !== null && owner !== item.dedupKey) throw new HttpError(401, 'replayed_token', 'this signature token was already used for another message');
+    if (owner !== null && owner !== item.dedupKey) throw new DomainError('unauthorized', 'replayed_token', 'this signature token was already used for another message');
   };
 
   const guard = (route: string, handler: (ctx: Context) => Promise<void>) => webhookRoute(app, 'email', route, handler);
 
   /** A wrong or unset path token looks exactly like a route that does not exist. */
   const checkToken = (ctx: Context) => {
-    if (!sameSecret(ctx.params.token, cfg.webhookToken)) throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path.replace(/[^/]+$/, ':token')}`);
+    if (!sameSecret(ctx.params.token, cfg.webhookToken)) throw new NotFound(`no route for ${ctx.method} ${ctx.path.replace(/[^/]+$/, ':token')}`);
   };
 
   for (const provider of EMAIL_INBOUND_PROVIDERS) {
@@ -93,11 +74,12 @@ export function registerEmailWebhooks(router: Router, app: AppContext): void {
       if (hook.auth.kind === 'path-token') checkToken(ctx);
       else {
         const refusal = hook.auth.precheck(cfg);
-        if (refusal) throw refuse(refusal);
+        if (refusal) throw refused(refusal);
       }
       const body = await readBody(ctx);
-      const outcome = await parsing(() => hook.receive(inbound(ctx, body), cfg, { now: app.now(), fieldSize: EMAIL_BODY_LIMIT }));
-      if ('refused' in outcome) throw refuse(outcome.refused);
+      // an unreadable form or message throws FormError / MimeError (kind invalid: 400)
+      const outcome = await hook.receive(inbound(ctx, body), cfg, { now: app.now(), fieldSize: EMAIL_BODY_LIMIT });
+      if ('refused' in outcome) throw refused(outcome.refused);
       if (outcome.singleUse) await claimToken(provider, outcome.singleUse, outcome.item);
       await store(ctx, outcome.item, hook.ack.body);
     }));

@@ -1,26 +1,9 @@
-// One way to refuse a request: `HttpError` (status + machine code + a message that says what is
-// wrong), answered as `{ error: { code, message } }`; and the wrapper every webhook route shares.
+// What every webhook route shares: the constant-time secret check and the wrapper that counts its
+// refusals. Refusals themselves are domain errors (src/platform/errors.ts), answered by src/app.ts.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import type { AppContext } from '../src/context';
-import { BadRequest } from '../src/platform/paging';
-
-/** Every error answer has one shape: `{ error: { code, message } }`. */
-export function fail(ctx: Context, status: number, code: string, message: string): void {
-  ctx.status = status;
-  ctx.body = { error: { code, message } };
-}
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
+import { refusalOf } from '../src/platform/errors';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -31,8 +14,9 @@ export function sameSecret(given: string | undefined, expected: string | null | 
 }
 
 /**
- * Wraps a webhook route: an HttpError (or BadRequest) thrown inside is counted (callbacks_rejected_total by
- * reason), logged at info without payload, and answered; the time to a successful answer is observed.
+ * Wraps a webhook route: a refusal thrown inside (any error with a kind, src/platform/errors.ts) is
+ * counted (callbacks_rejected_total by reason = its code) and logged at info without payload, then
+ * goes on to src/app.ts, which answers it like any other; the time to a successful answer is observed.
  */
 export function webhookRoute(app: AppContext, channel: string, route: string, handler: (ctx: Context) => Promise<void>) {
   return async (ctx: Context): Promise<void> => {
@@ -40,13 +24,13 @@ export function webhookRoute(app: AppContext, channel: string, route: string, ha
     try {
       await handler(ctx);
       if (ctx.status < 300) app.metrics.ingestSeconds.observe({ channel }, Number(process.hrtime.bigint() - started) / 1e9);
-    } catch (caught) {
-      // a validation error from the domain is a refusal like any other: counted and answered here
-      const err = caught instanceof BadRequest ? new HttpError(400, 'bad_request', `${caught.field}: ${caught.message}`) : caught;
-      if (!(err instanceof HttpError)) throw err;
-      app.metrics.callbacksRejected.inc({ channel, reason: err.code });
-      app.log.info({ channel, route, reason: err.code, status: err.status }, 'webhook rejected');
-      fail(ctx, err.status, err.code, err.message);
+    } catch (err) {
+      const refusal = refusalOf(err);
+      if (refusal) {
+        app.metrics.callbacksRejected.inc({ channel, reason: refusal.code });
+        app.log.info({ channel, route, reason: refusal.code, kind: refusal.kind }, 'webhook rejected');
+      }
+      throw err;
     }
   };
 }

@@ -8,7 +8,8 @@ import type Router from '@koa/router';
 import type { AppContext } from '../src/context';
 import { parseOrderPayload } from '../src/orders/orders';
 import { parseJsonObject, readRawBody } from './body';
-import { HttpError, webhookRoute } from './http-errors';
+import { DomainError, NotFound, Unavailable } from '../src/platform/errors';
+import { webhookRoute } from './http-errors';
 import { storeInbound } from './inbound-webhook';
 
 export const ORDERS_BODY_LIMIT = 1024 * 1024;
@@ -27,16 +28,16 @@ export function registerOrdersWebhook(router: Router, app: AppContext): void {
     '/webhooks/orders',
     webhookRoute(app, 'shop', 'orders', async (ctx) => {
       const secret = app.config.orders.webhookSecret;
-      if (!secret) throw new HttpError(404, 'not_found', 'orders webhook off');
+      if (!secret) throw new NotFound('orders webhook off');
       const raw = await readRawBody(ctx, ORDERS_BODY_LIMIT);
       const header = ctx.get(SIGNATURE_HEADER);
-      if (!header) throw new HttpError(401, 'missing_signature', 'X-Touchpoint-Signature is required');
-      if (!signatureMatches(secret, raw, header)) throw new HttpError(401, 'bad_signature', 'X-Touchpoint-Signature does not match the body');
+      if (!header) throw new DomainError('unauthorized', 'missing_signature', 'X-Touchpoint-Signature is required');
+      if (!signatureMatches(secret, raw, header)) throw new DomainError('unauthorized', 'bad_signature', 'X-Touchpoint-Signature does not match the body');
       const order = parseOrderPayload(parseJsonObject(raw), app.config.storeTimezone);
       const stored = await storeInbound(app, [
         { channel: 'shop', type: 'shop/order', dedupKey: `order:${order.orderId}`, payload: order as unknown as Record<string, unknown>, receivedAt: app.now() },
       ]);
-      if (!stored) throw new HttpError(503, 'store_unavailable', 'the order could not be stored; please retry');
+      if (!stored) throw new Unavailable('store_unavailable', 'the order could not be stored; please retry');
       ctx.status = 202;
       ctx.body = { accepted: true, duplicate: stored[0].duplicate, eventId: stored[0].id };
     }),

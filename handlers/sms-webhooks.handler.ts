@@ -10,37 +10,26 @@
 // refusal stores nothing.
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import type { InboundItem, InboundRequest, Refusal } from '../channels/channel';
+import type { InboundItem, InboundRequest } from '../channels/channel';
 import { SMS_PROVIDERS, type SmsConfig } from '../channels/sms';
-import { SmsPayloadError } from '../channels/sms/common';
 import type { SmsWebhook } from '../channels/sms/provider';
 import type { AppContext } from '../src/context';
+import { DomainError, NotFound, refused, Unavailable } from '../src/platform/errors';
 import { maskPhone } from '../src/platform/logger';
 import { readRawBody } from './body';
-import { HttpError, sameSecret, webhookRoute } from './http-errors';
+import { sameSecret, webhookRoute } from './http-errors';
 import { storeInboundItems } from './inbound-webhook';
 
 export const SMS_BODY_LIMIT = 256 * 1024;
 
 const readBody = (ctx: Context): Promise<Buffer> => readRawBody(ctx, SMS_BODY_LIMIT);
 
-function parse<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof SmsPayloadError) throw new HttpError(400, 'bad_payload', err.message);
-    throw err;
-  }
-}
-
-const refuse = (r: Refusal) => new HttpError(r.status, r.code, r.message);
-
 export function registerSmsWebhooks(router: Router, app: AppContext): void {
   const cfg = app.config.sms;
 
   /** Commits the items, then answers; 503 when the inbox could not take them (the provider retries). */
   const store = async (ctx: Context, provider: string, items: InboundItem[], answer: () => void) => {
-    if (items.length && !(await storeInboundItems(app, items))) throw new HttpError(503, 'store_unavailable', 'the events could not be stored; please retry');
+    if (items.length && !(await storeInboundItems(app, items))) throw new Unavailable('store_unavailable', 'the events could not be stored; please retry');
     answer();
     const phones = items.filter((i) => i.type === 'message').map((i) => maskPhone(i.from.phone));
     app.log.info({ provider, messages: phones.length, reports: items.length - phones.length, from: phones.slice(0, 5) }, 'sms webhook stored');
@@ -48,7 +37,7 @@ export function registerSmsWebhooks(router: Router, app: AppContext): void {
 
   const checkToken = (ctx: Context) => {
     // a wrong or missing path token looks like any unknown route
-    if (!sameSecret(ctx.params.token, cfg.webhookToken)) throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path.replace(/[^/]+$/, '…')}`);
+    if (!sameSecret(ctx.params.token, cfg.webhookToken)) throw new NotFound(`no route for ${ctx.method} ${ctx.path.replace(/[^/]+$/, '…')}`);
   };
 
   for (const provider of SMS_PROVIDERS) {
@@ -57,16 +46,17 @@ export function registerSmsWebhooks(router: Router, app: AppContext): void {
         if (hook.auth.kind === 'path-token') checkToken(ctx);
         else {
           const refusal = hook.auth.precheck(ctx.headers, cfg);
-          if (refusal) throw refuse(refusal);
+          if (refusal) throw refused(refusal);
         }
         const raw = await readBody(ctx);
-        if (hook.contentType && !ctx.is(hook.contentType)) throw new HttpError(400, 'bad_payload', `the body must be ${hook.contentType}`);
+        if (hook.contentType && !ctx.is(hook.contentType)) throw new DomainError('invalid', 'bad_payload', `the body must be ${hook.contentType}`);
         // the URL the provider called: the configured public origin, or else the request's own as the
         // proxy reports it (X-Forwarded-Proto/Host; Koa 3's ctx.origin is the Origin header, not this)
         const url = `${cfg.publicBaseUrl ?? `${ctx.protocol}://${ctx.host}`}${ctx.originalUrl}`;
         const req: InboundRequest = { url, method: ctx.method, headers: ctx.headers, rawBody: raw };
-        const outcome = parse(() => hook.receive(req, cfg));
-        if ('refused' in outcome) throw refuse(outcome.refused);
+        // a body that is not what the provider documents throws SmsPayloadError (kind invalid: 400)
+        const outcome = hook.receive(req, cfg);
+        if ('refused' in outcome) throw refused(outcome.refused);
         await store(ctx, provider.id, outcome.items, () => {
           ctx.status = 200;
           if (hook.ack.type) ctx.type = hook.ack.type;

@@ -7,8 +7,6 @@ import { registerCustomerRoutes } from '../handlers/customers.handler';
 import { registerEmailWebhooks } from '../handlers/email-webhooks.handler';
 import { registerEventRoutes } from '../handlers/events.handler';
 import { registerHealthRoutes } from '../handlers/health.handler';
-import { HttpError } from '../handlers/body';
-import { fail } from '../handlers/http-errors';
 import { registerMessageRoutes } from '../handlers/messages.handler';
 import { registerOrderRoutes } from '../handlers/orders.handler';
 import { registerPolicyRoutes } from '../handlers/policy.handler';
@@ -18,20 +16,49 @@ import { registerSmsWebhooks } from '../handlers/sms-webhooks.handler';
 import { registerUnsubscribe } from '../handlers/unsubscribe.handler';
 import { registerWeComCallback } from '../handlers/wecom-callback.handler';
 import type { AppContext } from './context';
-import { BadRequest } from './platform/paging';
+import { NotFound, refusalOf, type ErrorKind } from './platform/errors';
+
+/** The one error map: a refusal's kind → its HTTP status. */
+export const STATUS_OF: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unsupported: 415,
+  unavailable: 503,
+};
+
+export interface ErrorAnswer {
+  status: number;
+  body: { error: { code: string; message: string } };
+}
+
+/** A refusal's answer: its kind's status and `{ error: { code, message } }` (`<field>: <message>` when it names a field); null for a fault. */
+export function errorAnswer(err: unknown): ErrorAnswer | null {
+  const r = refusalOf(err);
+  if (!r) return null;
+  return { status: STATUS_OF[r.kind], body: { error: { code: r.code, message: r.field ? `${r.field}: ${r.message}` : r.message } } };
+}
+
+const INTERNAL: ErrorAnswer = { status: 500, body: { error: { code: 'internal', message: 'internal error' } } };
 
 export function createApp(app: AppContext): Koa {
   const koa = new Koa({ proxy: true });
+  // every error answer is made here, from the error's kind: no route converts errors itself
   koa.use(async (ctx, next) => {
+    let answer: ErrorAnswer | null;
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) fail(ctx, 404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
+      if (ctx.status !== 404 || ctx.body !== undefined) return;
+      answer = errorAnswer(new NotFound(`no route for ${ctx.method} ${ctx.path}`));
     } catch (err) {
-      if (err instanceof BadRequest) return fail(ctx, 400, 'bad_request', `${err.field}: ${err.message}`);
-      if (err instanceof HttpError) return fail(ctx, err.status, err.code, err.message);
-      app.log.error({ err, path: ctx.path, method: ctx.method }, 'request failed');
-      fail(ctx, 500, 'internal', 'internal error');
+      answer = errorAnswer(err);
+      if (!answer) app.log.error({ err, path: ctx.path, method: ctx.method }, 'request failed');
     }
+    ctx.status = (answer ?? INTERNAL).status;
+    ctx.body = (answer ?? INTERNAL).body;
   });
 
   koa.use(queueBoard(app));

@@ -17,8 +17,11 @@ export interface ParsedForm {
   files: FormFile[];
 }
 
-/** The body is not a form we can read (answer 400). */
+/** The body is not a form we can read: answered 400 `bad_form` (`kind`/`code`: see src/platform/errors.ts). */
 export class FormError extends Error {
+  readonly kind = 'invalid';
+  readonly code = 'bad_form';
+
   constructor(message: string) {
     super(message);
     this.name = 'FormError';

@@ -17,13 +17,17 @@ import { defineEmailInboundProvider, EMAIL_ACK } from './provider';
 
 export type MailgunRejection = 'missing_signature' | 'bad_signature' | 'stale_timestamp';
 
-/** The request is not from Mailgun as far as we can tell (answer 401). */
+/** The request is not from Mailgun as far as we can tell: answered 401 with the reason as its code. */
 export class SignatureError extends Error {
+  readonly kind = 'unauthorized';
+  readonly code: MailgunRejection;
+
   constructor(
     readonly reason: MailgunRejection,
     message: string,
   ) {
     super(message);
+    this.code = reason;
     this.name = 'SignatureError';
   }
 }
@@ -168,7 +172,7 @@ export const mailgunEmail = defineEmailInboundProvider({
     path: '/webhooks/email/mailgun',
     auth: {
       kind: 'signed',
-      precheck: (cfg) => (cfg.mailgunSigningKey ? null : { status: 404, code: 'channel_off', message: 'Mailgun inbound email is not configured on this server' }),
+      precheck: (cfg) => (cfg.mailgunSigningKey ? null : { kind: 'not_found', code: 'channel_off', message: 'Mailgun inbound email is not configured on this server' }),
     },
     receive: async (req, cfg, opts) => {
       try {
@@ -176,7 +180,7 @@ export const mailgunEmail = defineEmailInboundProvider({
         // Mailgun's retries resend the same signature block with the same mail and still pass
         return { item, singleUse: { token, ttlSeconds: cfg.mailgunMaxAgeSeconds * 2 + 60 } };
       } catch (err) {
-        if (err instanceof SignatureError) return { refused: { status: 401, code: err.reason, message: err.message } };
+        if (err instanceof SignatureError) return { refused: { kind: err.kind, code: err.code, message: err.message } };
         throw err;
       }
     },

@@ -47,8 +47,11 @@ export interface AttachmentMeta {
   contentId?: string;
 }
 
-/** The mail cannot be read as a customer's message (answer 400: the sender should not retry it). */
+/** The mail cannot be read as a customer's message: answered 400 `bad_mime` (the sender should not retry it). */
 export class MimeError extends Error {
+  readonly kind = 'invalid';
+  readonly code = 'bad_mime';
+
   constructor(message: string) {
     super(message);
     this.name = 'MimeError';

@@ -5,8 +5,14 @@ import { createHash } from 'node:crypto';
 import { ProviderError, type OutboundSms } from '../channel';
 import { isE164 } from './phone';
 
-/** A webhook body that is not what the provider documents: the handler answers 400 and stores nothing. */
+/**
+ * A webhook body that is not what the provider documents: answered 400 `bad_payload`, nothing stored.
+ * `kind` and `code` are what src/platform/errors.ts reads off a refusal (channels/ does not import src/).
+ */
 export class SmsPayloadError extends Error {
+  readonly kind = 'invalid';
+  readonly code = 'bad_payload';
+
   constructor(message: string) {
     super(message);
     this.name = 'SmsPayloadError';

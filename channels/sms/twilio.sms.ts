@@ -323,12 +323,12 @@ export const twilioSms = defineSmsProvider({
       auth: {
         kind: 'signed',
         precheck: (headers, cfg) => {
-          if (!cfg.twilioAuthToken) return { status: 404, code: 'channel_off', message: 'not found' };
+          if (!cfg.twilioAuthToken) return { kind: 'not_found', code: 'channel_off', message: 'not found' };
           // Twilio's newer "Webhook Rules" signing (HMAC-SHA256) is not supported: refuse rather than half-check
           if (headerValue({ headers }, 'x-twilio-webhooks-signature-settings')) {
-            return { status: 403, code: 'unsupported_signature', message: 'this signature scheme is not supported; use the X-Twilio-Signature scheme' };
+            return { kind: 'forbidden', code: 'unsupported_signature', message: 'this signature scheme is not supported; use the X-Twilio-Signature scheme' };
           }
-          if (!headerValue({ headers }, 'x-twilio-signature')) return { status: 403, code: 'missing_signature', message: 'X-Twilio-Signature is required' };
+          if (!headerValue({ headers }, 'x-twilio-signature')) return { kind: 'forbidden', code: 'missing_signature', message: 'X-Twilio-Signature is required' };
           return null;
         },
       },
@@ -337,7 +337,7 @@ export const twilioSms = defineSmsProvider({
         const params = parseForm(req.rawBody.toString('utf8'));
         // req.url is the URL Twilio called: the configured public origin, or else the request's own
         if (!validateTwilioSignature(cfg.twilioAuthToken ?? '', headerValue(req, 'x-twilio-signature'), req.url, params)) {
-          return { refused: { status: 403, code: 'bad_signature', message: 'X-Twilio-Signature does not match' } };
+          return { refused: { kind: 'forbidden', code: 'bad_signature', message: 'X-Twilio-Signature does not match' } };
         }
         return { items: parseTwilioWebhook(req, params) };
       },

@@ -3,12 +3,18 @@
 import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import { decrypt as wecomDecrypt, encrypt as wecomEncrypt, getSignature } from '@wecom/crypto';
 
+/** A callback we cannot open: the reason is its code; another corp's message is answered 401, the rest 400. */
 export class WeComCryptoError extends Error {
+  readonly kind: 'unauthorized' | 'invalid';
+  readonly code: string;
+
   constructor(
     readonly reason: 'bad_signature' | 'undecryptable' | 'receive_id_mismatch',
     message: string,
   ) {
     super(message);
+    this.kind = reason === 'receive_id_mismatch' ? 'unauthorized' : 'invalid';
+    this.code = reason;
     this.name = 'WeComCryptoError';
   }
 }

@@ -8,7 +8,11 @@
 // and the errors stay exactly xml2js's for every input.
 import { Parser } from 'xml2js';
 
+/** XML we will not read: answered 400 `bad_xml` (`kind`/`code`: see src/platform/errors.ts). */
 export class XmlError extends Error {
+  readonly kind = 'invalid';
+  readonly code = 'bad_xml';
+
   constructor(message: string) {
     super(message);
     this.name = 'XmlError';
@@ -25,6 +29,19 @@ const FORBIDDEN = /<!DOCTYPE|<!ENTITY/i;
 /** Parses `<xml>…</xml>` into a plain object of the root's children. */
 export async function parseWeComXml(xml: string): Promise<XmlObject> {
   return parseWeComXmlSync(xml) ?? parseWithXml2js(xml);
+}
+
+/**
+ * parseWeComXml for a document someone sent us: every failure is an XmlError (a refusal, 400
+ * `bad_xml`), its message prefixed with `context` when given ("decrypted message: …").
+ */
+export async function parseWeComXmlRequest(xml: string, context?: string): Promise<XmlObject> {
+  try {
+    return await parseWeComXml(xml);
+  } catch (err) {
+    const message = err instanceof XmlError ? err.message : 'malformed XML';
+    throw new XmlError(context ? `${context}: ${message}` : message);
+  }
 }
 
 /**

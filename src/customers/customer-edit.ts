@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { parseBirthday } from './customers';
 import { normalizeEmail, normalizePhone } from './identity';
-import { BadRequest } from '../platform/paging';
+import { DomainError, Invalid } from '../platform/errors';
 import { appendTimeline } from './timeline';
 
 export interface CustomerEdit {
@@ -18,13 +18,13 @@ export interface CustomerEdit {
   notes?: string | null;
 }
 
-/** An identity the edit wants belongs to someone else. */
-export class IdentityTaken extends Error {
+/** An identity the edit wants belongs to someone else: 409 `identity_taken`, "phone: already belongs to customer 12". */
+export class IdentityTaken extends DomainError {
   constructor(
-    readonly field: 'phone' | 'email',
+    override readonly field: 'phone' | 'email',
     readonly otherCustomerId: string,
   ) {
-    super(`${field}: already belongs to customer ${otherCustomerId}`);
+    super('conflict', 'identity_taken', `already belongs to customer ${otherCustomerId}`, field);
     this.name = 'IdentityTaken';
   }
 }
@@ -36,23 +36,23 @@ function str(body: Record<string, unknown>, key: string): string | null | undefi
   const v = body[key];
   if (v === undefined) return undefined;
   if (v === null) return null;
-  if (typeof v !== 'string') throw new BadRequest(key, 'must be a string or null');
+  if (typeof v !== 'string') throw new Invalid(key, 'must be a string or null');
   // eslint-disable-next-line no-control-regex
-  if (key !== 'notes' && /[\u0000-\u001f\u007f]/.test(v)) throw new BadRequest(key, 'must not contain control characters');
+  if (key !== 'notes' && /[\u0000-\u001f\u007f]/.test(v)) throw new Invalid(key, 'must not contain control characters');
   return v.trim();
 }
 
 export function parseCustomerEdit(body: Record<string, unknown>): CustomerEdit {
   const unknown = Object.keys(body).find((k) => !FIELDS.includes(k));
-  if (unknown) throw new BadRequest(unknown, `is not a field that can be changed (${FIELDS.slice(1).join(', ')})`);
+  if (unknown) throw new Invalid(unknown, `is not a field that can be changed (${FIELDS.slice(1).join(', ')})`);
   const actor = str(body, 'actor');
-  if (!actor) throw new BadRequest('actor', 'is required: who is making the change');
-  if (actor.length > 64) throw new BadRequest('actor', 'must be at most 64 characters');
+  if (!actor) throw new Invalid('actor', 'is required: who is making the change');
+  if (actor.length > 64) throw new Invalid('actor', 'must be at most 64 characters');
   const edit: CustomerEdit = { actor };
 
   const name = str(body, 'name');
   if (name !== undefined) {
-    if (name !== null && name.length > 128) throw new BadRequest('name', 'must be at most 128 characters');
+    if (name !== null && name.length > 128) throw new Invalid('name', 'must be at most 128 characters');
     edit.name = name || null;
   }
   const birthday = str(body, 'birthday');
@@ -60,30 +60,30 @@ export function parseCustomerEdit(body: Record<string, unknown>): CustomerEdit {
     if (birthday === null || birthday === '') edit.birthday = null;
     else {
       const b = parseBirthday(birthday);
-      if (!b) throw new BadRequest('birthday', 'must be a real date as YYYY-MM-DD, or --MM-DD when the year is unknown');
+      if (!b) throw new Invalid('birthday', 'must be a real date as YYYY-MM-DD, or --MM-DD when the year is unknown');
       edit.birthday = b;
     }
   }
   const phone = str(body, 'phone');
   if (phone !== undefined) {
-    if (!phone) throw new BadRequest('phone', 'cannot be cleared (it is an identity); give the new number');
+    if (!phone) throw new Invalid('phone', 'cannot be cleared (it is an identity); give the new number');
     const p = normalizePhone(phone);
-    if (!p) throw new BadRequest('phone', 'is not a phone number');
+    if (!p) throw new Invalid('phone', 'is not a phone number');
     edit.phone = p;
   }
   const email = str(body, 'email');
   if (email !== undefined) {
-    if (!email) throw new BadRequest('email', 'cannot be cleared (it is an identity); give the new address');
+    if (!email) throw new Invalid('email', 'cannot be cleared (it is an identity); give the new address');
     const e = normalizeEmail(email);
-    if (!e) throw new BadRequest('email', 'is not an email address');
+    if (!e) throw new Invalid('email', 'is not an email address');
     edit.email = e;
   }
   const notes = str(body, 'notes');
   if (notes !== undefined) {
-    if (notes !== null && notes.length > MAX_NOTES) throw new BadRequest('notes', `must be at most ${MAX_NOTES} characters`);
+    if (notes !== null && notes.length > MAX_NOTES) throw new Invalid('notes', `must be at most ${MAX_NOTES} characters`);
     edit.notes = notes || null;
   }
-  if (Object.keys(edit).length === 1) throw new BadRequest('body', `nothing to change: give one of ${FIELDS.slice(1).join(', ')}`);
+  if (Object.keys(edit).length === 1) throw new Invalid('body', `nothing to change: give one of ${FIELDS.slice(1).join(', ')}`);
   return edit;
 }
 

@@ -8,7 +8,7 @@ import { MAX_REPORTED_ERRORS, readCsv, type ImportError } from '../platform/csv'
 import { parseBirthday, resolveCustomer, type IdentityRef } from './customers';
 import type { Domain } from '../platform/domain';
 import { normalizeEmail, normalizePhone } from './identity';
-import { BadRequest } from '../platform/paging';
+import { Invalid } from '../platform/errors';
 import { addManualTags, upsertManualTag } from './tags';
 import { inTransaction } from '../platform/tx';
 
@@ -39,19 +39,19 @@ interface CustomerRow {
 function cell(r: Record<string, string>, col: string, max: number): string | null {
   const v = (r[col] ?? '').trim();
   if (!v) return null;
-  if (v.length > max) throw new BadRequest(col, `must be at most ${max} characters`);
+  if (v.length > max) throw new Invalid(col, `must be at most ${max} characters`);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw new BadRequest(col, 'must not contain control characters');
+  if (/[\u0000-\u001f\u007f]/.test(v)) throw new Invalid(col, 'must not contain control characters');
   return v;
 }
 
 function parseRow(line: number, r: Record<string, string>): CustomerRow {
   const rawPhone = cell(r, 'phone', 32);
   const phone = rawPhone ? normalizePhone(rawPhone) : null;
-  if (rawPhone && !phone) throw new BadRequest('phone', 'is not a phone number');
+  if (rawPhone && !phone) throw new Invalid('phone', 'is not a phone number');
   const rawEmail = cell(r, 'email', 254);
   const email = rawEmail ? normalizeEmail(rawEmail) : null;
-  if (rawEmail && !email) throw new BadRequest('email', 'is not an email address');
+  if (rawEmail && !email) throw new Invalid('email', 'is not an email address');
   const wecom = cell(r, 'wecomExternalUserId', 191);
   const unionid = cell(r, 'unionid', 191);
   const identities: IdentityRef[] = [];
@@ -59,14 +59,14 @@ function parseRow(line: number, r: Record<string, string>): CustomerRow {
   if (unionid) identities.push({ channel: 'wechat_unionid', externalId: unionid });
   if (phone) identities.push({ channel: 'phone', externalId: phone });
   if (email) identities.push({ channel: 'email', externalId: email });
-  if (!identities.length) throw new BadRequest('phone', 'a row needs at least one of phone, email, wecomExternalUserId, unionid');
+  if (!identities.length) throw new Invalid('phone', 'a row needs at least one of phone, email, wecomExternalUserId, unionid');
   const rawBirthday = cell(r, 'birthday', 10);
   const birthday = rawBirthday ? parseBirthday(rawBirthday) : null;
-  if (rawBirthday && !birthday) throw new BadRequest('birthday', 'must be a real date as YYYY-MM-DD or --MM-DD');
+  if (rawBirthday && !birthday) throw new Invalid('birthday', 'must be a real date as YYYY-MM-DD or --MM-DD');
   const tags = [...new Set((r.tags ?? '').split(';').map((t) => t.trim()).filter(Boolean))];
-  if (tags.length > MAX_TAGS_PER_ROW) throw new BadRequest('tags', `at most ${MAX_TAGS_PER_ROW} tags a row`);
+  if (tags.length > MAX_TAGS_PER_ROW) throw new Invalid('tags', `at most ${MAX_TAGS_PER_ROW} tags a row`);
   const long = tags.find((t) => t.length > 128);
-  if (long) throw new BadRequest('tags', `tag "${long.slice(0, 20)}…" is over 128 characters`);
+  if (long) throw new Invalid('tags', `tag "${long.slice(0, 20)}…" is over 128 characters`);
   return { line, identities, name: cell(r, 'name', 128), birthday, tags };
 }
 
@@ -128,13 +128,13 @@ export async function importCustomers(d: Domain, input: Readable, opts: { batchS
       continue;
     }
     if (!sawIdentityColumn) {
-      if (!IDENTITY_COLUMNS.some((c) => c in ev.record)) throw new BadRequest('header', `needs at least one of the columns ${IDENTITY_COLUMNS.join(', ')}`);
+      if (!IDENTITY_COLUMNS.some((c) => c in ev.record)) throw new Invalid('header', `needs at least one of the columns ${IDENTITY_COLUMNS.join(', ')}`);
       sawIdentityColumn = true;
     }
     try {
       batch.push(parseRow(ev.line, ev.record));
     } catch (err) {
-      if (!(err instanceof BadRequest)) throw err;
+      if (!(err instanceof Invalid)) throw err;
       res.skipped++;
       addError({ line: ev.line, field: err.field, message: err.message });
     }

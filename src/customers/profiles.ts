@@ -2,7 +2,8 @@
 import type { DataSource } from 'typeorm';
 import { IDENTITY_CHANNELS, LIFECYCLE_STAGES, type IdentityChannel, type LifecycleStage } from '../../entities';
 import { normalizeEmail, normalizePhone } from './identity';
-import { BadRequest, decodeCursor, encodeCursor, iso } from '../platform/paging';
+import { Invalid } from '../platform/errors';
+import { decodeCursor, encodeCursor, iso } from '../platform/paging';
 
 export interface Profile {
   id: string;
@@ -96,16 +97,16 @@ export async function getProfile(db: DataSource, id: string): Promise<Profile | 
 /** Normalises an identity value the way we store it (E.164 phones, lower-case emails). */
 export function normalizeIdentity(channel: string, externalId: string): { channel: IdentityChannel; externalId: string } {
   if (!(IDENTITY_CHANNELS as readonly string[]).includes(channel)) {
-    throw new BadRequest('channel', `identity channel must be one of ${IDENTITY_CHANNELS.join(', ')}`);
+    throw new Invalid('channel', `identity channel must be one of ${IDENTITY_CHANNELS.join(', ')}`);
   }
   if (channel === 'phone') {
     const p = normalizePhone(externalId);
-    if (!p) throw new BadRequest('externalId', 'not a phone number');
+    if (!p) throw new Invalid('externalId', 'not a phone number');
     return { channel, externalId: p };
   }
   if (channel === 'email') {
     const e = normalizeEmail(externalId);
-    if (!e) throw new BadRequest('externalId', 'not an email address');
+    if (!e) throw new Invalid('externalId', 'not an email address');
     return { channel, externalId: e };
   }
   return { channel: channel as IdentityChannel, externalId };
@@ -134,7 +135,7 @@ export function parseRfmFilter(raw: string): { r?: number; f?: number; m?: numbe
   if (one) return { [one[1].toLowerCase()]: Number(one[2]) };
   const all = /^([1-5])([1-5])([1-5])$/.exec(raw);
   if (all) return { r: Number(all[1]), f: Number(all[2]), m: Number(all[3]) };
-  throw new BadRequest('rfm', 'must be one score like r5, f1, m3, or all three in R, F, M order like 555');
+  throw new Invalid('rfm', 'must be one score like r5, f1, m3, or all three in R, F, M order like 555');
 }
 
 /** Search by name / phone / email / external id, filter by tag name, newest customers first. */
@@ -146,7 +147,7 @@ export async function listCustomers(
   const params: unknown[] = [];
   const [after] = decodeCursor(q.cursor, 1) ?? [];
   if (after !== undefined) {
-    if (!/^\d+$/.test(after)) throw new BadRequest('cursor', 'cursor is not one this API handed out');
+    if (!/^\d+$/.test(after)) throw new Invalid('cursor', 'cursor is not one this API handed out');
     where.push('c.id < ?');
     params.push(after);
   }
@@ -159,7 +160,7 @@ export async function listCustomers(
     params.push(`%${term.replace(/[\\%_]/g, (m) => `\\${m}`)}%`, ...exact);
   }
   if (q.stage !== undefined) {
-    if (!(LIFECYCLE_STAGES as string[]).includes(q.stage)) throw new BadRequest('stage', `must be one of ${LIFECYCLE_STAGES.join(', ')}`);
+    if (!(LIFECYCLE_STAGES as string[]).includes(q.stage)) throw new Invalid('stage', `must be one of ${LIFECYCLE_STAGES.join(', ')}`);
     where.push('c.lifecycle_stage = ?');
     params.push(q.stage);
   }
@@ -213,7 +214,7 @@ export async function timelinePage(db: DataSource, customerId: string, limit: nu
   if (after) {
     const [t, id] = after;
     const at = new Date(t);
-    if (Number.isNaN(at.getTime()) || !/^\d+$/.test(id)) throw new BadRequest('cursor', 'cursor is not one this API handed out');
+    if (Number.isNaN(at.getTime()) || !/^\d+$/.test(id)) throw new Invalid('cursor', 'cursor is not one this API handed out');
     cond = ' AND (occurred_at < ? OR (occurred_at = ? AND id < ?))';
     params.push(at, at, id);
   }

@@ -19,7 +19,7 @@ import {
   storeOrder,
   type Order,
 } from './orders';
-import { BadRequest } from '../platform/paging';
+import { Invalid } from '../platform/errors';
 import { inTransaction } from '../platform/tx';
 
 export const ORDER_CSV_COLUMNS = [
@@ -80,10 +80,10 @@ function orderOf(g: Group, tz: string): Order | ImportError {
       line = row.line;
       for (const col of ORDER_LEVEL) {
         const v = row.record[col] ?? '';
-        if (v !== '' && v !== (first.record[col] ?? '')) throw new BadRequest(col, `differs from line ${first.line} of the same order`);
+        if (v !== '' && v !== (first.record[col] ?? '')) throw new Invalid(col, `differs from line ${first.line} of the same order`);
       }
     }
-    if (g.rows.length > MAX_ORDER_ITEMS) throw new BadRequest('orderId', `an order holds at most ${MAX_ORDER_ITEMS} items`);
+    if (g.rows.length > MAX_ORDER_ITEMS) throw new Invalid('orderId', `an order holds at most ${MAX_ORDER_ITEMS} items`);
     line = first.line;
     const r = first.record;
     const orderId = parseOrderId(r.orderId);
@@ -102,7 +102,7 @@ function orderOf(g: Group, tz: string): Order | ImportError {
     });
     return { orderId, customer, items, total, currency, placedAt, couponCode };
   } catch (err) {
-    if (!(err instanceof BadRequest)) throw err;
+    if (!(err instanceof Invalid)) throw err;
     // in CSV column names: customer.phone → phone, item.name → itemName, customer (no identity) → phone
     const f = err.field;
     const field = f === 'customer' ? 'phone' : f.startsWith('customer.') ? f.slice(9) : f === 'item.name' ? 'itemName' : f.startsWith('item.') ? f.slice(5) : f;
@@ -112,7 +112,7 @@ function orderOf(g: Group, tz: string): Order | ImportError {
 
 const isError = (x: Order | ImportError): x is ImportError => 'line' in x && 'message' in x;
 
-/** Imports the CSV on `input`. Throws BadRequest('header') when a required column is missing. */
+/** Imports the CSV on `input`. Throws Invalid('header') when a required column is missing. */
 export async function importOrders(d: Domain, input: Readable, opts: { timeZone: string; batchSize?: number }): Promise<ImportResult> {
   const batchSize = opts.batchSize ?? 200;
   const errors = new ErrorLog();

@@ -9,7 +9,7 @@ import { fillCustomerBlanks, parseBirthday, refreshOrderStats, resolveCustomer, 
 import { PermanentError, type Domain } from '../platform/domain';
 import { normalizeEmail, normalizePhone } from '../customers/identity';
 import { refreshLifecycle, type LifecycleThresholds } from '../customers/lifecycle';
-import { BadRequest } from '../platform/paging';
+import { Invalid } from '../platform/errors';
 import { appendTimeline } from '../customers/timeline';
 import { inTransaction } from '../platform/tx';
 import { wallTime } from '../platform/store-time';
@@ -61,33 +61,33 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 function optText(v: unknown, field: string, max: number): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'number' && Number.isFinite(v)) v = String(v);
-  if (typeof v !== 'string') throw new BadRequest(field, 'must be a string');
+  if (typeof v !== 'string') throw new Invalid(field, 'must be a string');
   const s = v.trim();
   if (!s) return undefined;
-  if (s.length > max) throw new BadRequest(field, `must be at most ${max} characters`);
+  if (s.length > max) throw new Invalid(field, `must be at most ${max} characters`);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(s)) throw new BadRequest(field, 'must not contain control characters');
+  if (/[\u0000-\u001f\u007f]/.test(s)) throw new Invalid(field, 'must not contain control characters');
   return s;
 }
 
 function text(v: unknown, field: string, max: number): string {
   const s = optText(v, field, max);
-  if (s === undefined) throw new BadRequest(field, 'is required');
+  if (s === undefined) throw new Invalid(field, 'is required');
   return s;
 }
 
 /** Money: a number or a decimal string, ≥ 0, at most 2 decimals and 10 integer digits → '12.30'. */
 export function parseMoney(v: unknown, field: string): string {
   const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : typeof v === 'string' ? v.trim() : undefined;
-  if (s === undefined || s === '') throw new BadRequest(field, 'is required');
+  if (s === undefined || s === '') throw new Invalid(field, 'is required');
   const m = /^(\d{1,10})(?:\.(\d{1,2}))?$/.exec(s);
-  if (!m) throw new BadRequest(field, 'must be an amount ≥ 0 with at most 2 decimals, like 128.00');
+  if (!m) throw new Invalid(field, 'must be an amount ≥ 0 with at most 2 decimals, like 128.00');
   return `${BigInt(m[1])}.${(m[2] ?? '').padEnd(2, '0')}`;
 }
 
 function quantity(v: unknown, field: string): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d{1,9}\s*$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new BadRequest(field, 'must be a whole number from 1 to 1000000');
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new Invalid(field, 'must be a whole number from 1 to 1000000');
   return n;
 }
 
@@ -96,9 +96,9 @@ function quantity(v: unknown, field: string): number {
  * ('2025-03-01 10:00', '2025-03-01') read as the store's local time. Years 1970–2100.
  */
 export function parsePlacedAt(v: unknown, field: string, storeTimeZone: string): Date {
-  if (typeof v !== 'string' || !v.trim()) throw new BadRequest(field, 'is required');
+  if (typeof v !== 'string' || !v.trim()) throw new Invalid(field, 'is required');
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(v.trim());
-  const bad = () => new BadRequest(field, 'must be a date-time like 2025-03-01T10:00:00+08:00 (without a zone: store time)');
+  const bad = () => new Invalid(field, 'must be a date-time like 2025-03-01T10:00:00+08:00 (without a zone: store time)');
   if (!m) throw bad();
   const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4] ?? '0', m[5] ?? '0', m[6] ?? '0'].map(Number);
   const ms = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
@@ -118,27 +118,27 @@ export function parsePlacedAt(v: unknown, field: string, storeTimeZone: string):
 
 /** The customer object of an order: identities normalised, at least one of them present. */
 export function parseOrderCustomer(v: unknown, field: string): OrderCustomer {
-  if (!isObject(v)) throw new BadRequest(field, 'must be an object');
+  if (!isObject(v)) throw new Invalid(field, 'must be an object');
   const rawPhone = optText(v.phone, `${field}.phone`, 32);
   const phone = rawPhone === undefined ? null : normalizePhone(rawPhone);
-  if (rawPhone !== undefined && !phone) throw new BadRequest(`${field}.phone`, 'is not a phone number');
+  if (rawPhone !== undefined && !phone) throw new Invalid(`${field}.phone`, 'is not a phone number');
   const rawEmail = optText(v.email, `${field}.email`, 254);
   const email = rawEmail === undefined ? null : normalizeEmail(rawEmail);
-  if (rawEmail !== undefined && !email) throw new BadRequest(`${field}.email`, 'is not an email address');
+  if (rawEmail !== undefined && !email) throw new Invalid(`${field}.email`, 'is not an email address');
   const wecomExternalUserId = optText(v.wecomExternalUserId, `${field}.wecomExternalUserId`, 191) ?? null;
   const unionid = optText(v.unionid, `${field}.unionid`, 191) ?? null;
   const name = optText(v.name, `${field}.name`, 128) ?? null;
   const rawBirthday = optText(v.birthday, `${field}.birthday`, 10);
   const birthday = rawBirthday === undefined ? null : parseBirthday(rawBirthday);
-  if (rawBirthday !== undefined && !birthday) throw new BadRequest(`${field}.birthday`, 'must be a real date as YYYY-MM-DD or --MM-DD');
+  if (rawBirthday !== undefined && !birthday) throw new Invalid(`${field}.birthday`, 'must be a real date as YYYY-MM-DD or --MM-DD');
   if (!phone && !email && !wecomExternalUserId && !unionid) {
-    throw new BadRequest(field, 'needs at least one of phone, email, wecomExternalUserId, unionid');
+    throw new Invalid(field, 'needs at least one of phone, email, wecomExternalUserId, unionid');
   }
   return { phone, email, wecomExternalUserId, unionid, name, birthday };
 }
 
 export function parseOrderItem(v: unknown, field: string): OrderItem {
-  if (!isObject(v)) throw new BadRequest(field, 'must be an object');
+  if (!isObject(v)) throw new Invalid(field, 'must be an object');
   return {
     sku: text(v.sku, `${field}.sku`, 64),
     name: text(v.name, `${field}.name`, 255),
@@ -151,17 +151,17 @@ export function parseOrderItem(v: unknown, field: string): OrderItem {
 export const parseOrderId = (v: unknown, field = 'orderId') => text(v, field, 64);
 export const parseCurrency = (v: unknown, field = 'currency'): string => {
   const s = text(v, field, 3);
-  if (!/^[A-Za-z]{3}$/.test(s)) throw new BadRequest(field, 'must be a 3-letter ISO 4217 code like CNY');
+  if (!/^[A-Za-z]{3}$/.test(s)) throw new Invalid(field, 'must be a 3-letter ISO 4217 code like CNY');
   return s.toUpperCase();
 };
 export const parseCouponCode = (v: unknown, field = 'couponCode') => optText(v, field, 64) ?? null;
 
-/** The orders webhook body → an Order, or BadRequest naming the first bad field. */
+/** The orders webhook body → an Order, or Invalid naming the first bad field. */
 export function parseOrderPayload(body: Json, storeTimeZone: string): Order {
   const orderId = parseOrderId(body.orderId);
   const customer = parseOrderCustomer(body.customer, 'customer');
-  if (!Array.isArray(body.items)) throw new BadRequest('items', 'must be an array');
-  if (body.items.length < 1 || body.items.length > MAX_ORDER_ITEMS) throw new BadRequest('items', `must hold 1 to ${MAX_ORDER_ITEMS} items`);
+  if (!Array.isArray(body.items)) throw new Invalid('items', 'must be an array');
+  if (body.items.length < 1 || body.items.length > MAX_ORDER_ITEMS) throw new Invalid('items', `must hold 1 to ${MAX_ORDER_ITEMS} items`);
   const items = body.items.map((it, i) => parseOrderItem(it, `items[${i}]`));
   const total = parseMoney(body.total, 'total');
   const currency = parseCurrency(body.currency);

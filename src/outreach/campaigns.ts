@@ -4,7 +4,7 @@
 // channel in the order without a template for it are refused when saved, not discovered at send time.
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { BadRequest } from '../platform/paging';
+import { Invalid, NotFound } from '../platform/errors';
 import { COUPON_VARIABLES, TemplateError, templateVariables, type RenderMode } from './templates';
 
 export const CAMPAIGN_KINDS = ['welcome', 'birthday', 'reorder', 'winback'] as const;
@@ -14,6 +14,12 @@ export const SWEEP_KINDS: SweepKind[] = ['birthday', 'reorder', 'winback'];
 
 export const isCampaignKind = (s: string): s is CampaignKind => (CAMPAIGN_KINDS as readonly string[]).includes(s);
 export const isSweepKind = (s: string): s is SweepKind => (SWEEP_KINDS as readonly string[]).includes(s);
+
+/** The campaign a path names, or NotFound listing the kinds there are. */
+export function campaignKind(s: string): CampaignKind {
+  if (!isCampaignKind(s)) throw new NotFound(`no campaign ${s} (${CAMPAIGN_KINDS.join(', ')})`);
+  return s;
+}
 
 /** Days after the expected next order before a reorder nudge (default), and of silence before win-back. */
 export const DEFAULT_GRACE_DAYS = 3;
@@ -76,27 +82,27 @@ export function templateFields(c: CampaignConfig): { field: string; source: stri
   return out;
 }
 
-/** Parses and checks a PUT body; throws BadRequest naming the first field that is wrong. */
+/** Parses and checks a PUT body; throws Invalid naming the first field that is wrong. */
 export function parseCampaignConfig(body: unknown): CampaignConfig {
   const parsed = campaignConfigSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new BadRequest(issue.path.length ? issue.path.join('.') : 'body', issue.message);
+    throw new Invalid(issue.path.length ? issue.path.join('.') : 'body', issue.message);
   }
   const c = parsed.data;
   for (const ch of c.channels) {
-    if (!c.templates[ch]) throw new BadRequest(`templates.${ch}`, `is required: channels lists ${ch}`);
+    if (!c.templates[ch]) throw new Invalid(`templates.${ch}`, `is required: channels lists ${ch}`);
   }
   for (const t of templateFields(c)) {
     let used: Set<string>;
     try {
       used = templateVariables(t.source, t.mode);
     } catch (err) {
-      if (err instanceof TemplateError) throw new BadRequest(t.field, err.message);
+      if (err instanceof TemplateError) throw new Invalid(t.field, err.message);
       throw err;
     }
     const couponVar = COUPON_VARIABLES.find((v) => used.has(v));
-    if (couponVar && !c.coupon) throw new BadRequest(t.field, `uses {{${couponVar}}} but the campaign has no coupon (coupon is null)`);
+    if (couponVar && !c.coupon) throw new Invalid(t.field, `uses {{${couponVar}}} but the campaign has no coupon (coupon is null)`);
   }
   return c;
 }

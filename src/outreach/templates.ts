@@ -4,6 +4,7 @@
 // with an empty name), and the result is refused if it still holds a '{{' or '}}'. Email HTML is
 // HTML-escaped; text, SMS params and WeCom text are not.
 import Handlebars from 'handlebars';
+import { DomainError } from '../platform/errors';
 
 export const TEMPLATE_VARIABLES = ['name', 'coupon.code', 'coupon.value', 'coupon.expiresAt', 'lastProduct', 'store'] as const;
 export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
@@ -24,9 +25,10 @@ export const FALLBACKS = {
   en: { name: 'there', lastProduct: 'your usual', store: 'our store' },
 } as const;
 
-export class TemplateError extends Error {
+/** A template that is not allowed or cannot render (campaigns.ts names the field when a PUT carries it). */
+export class TemplateError extends DomainError {
   constructor(message: string) {
-    super(message);
+    super('invalid', 'bad_template', message);
     this.name = 'TemplateError';
   }
 }

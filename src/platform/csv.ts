@@ -4,7 +4,7 @@
 // unreadable instead of ending the import. A quote inside a field is kept as a character.
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import { BadRequest } from './paging';
+import { Invalid } from './errors';
 
 /** A row that was not imported, and why (`field` is a CSV column, or 'row' / 'header'). */
 export interface ImportError {
@@ -25,7 +25,7 @@ const MAX_RECORD_BYTES = 64 * 1024;
 
 /**
  * Rows of `input`. Columns outside `known` are ignored; a header lacking one of `required` throws
- * BadRequest('header') before any row is read.
+ * Invalid('header') before any row is read.
  */
 export async function* readCsv(input: Readable, opts: { known: readonly string[]; required: readonly string[] }): AsyncGenerator<CsvEvent> {
   const byLower = new Map(opts.known.map((k) => [k.toLowerCase(), k]));
@@ -42,7 +42,7 @@ export async function* readCsv(input: Readable, opts: { known: readonly string[]
     columns: (header: string[]) => {
       const names = header.map((h) => byLower.get(String(h).trim().toLowerCase()) ?? false);
       const missing = opts.required.filter((r) => !names.includes(r));
-      if (missing.length) throw new BadRequest('header', `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (expected ${opts.known.join(', ')})`);
+      if (missing.length) throw new Invalid('header', `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (expected ${opts.known.join(', ')})`);
       return names as unknown as string[]; // false = ignore this column
     },
     on_skip: (err) => {

@@ -42,10 +42,5 @@ export interface OutboundHooks {
   enqueueWelcome(w: { eventId: string; welcomeCode: string; externalUserId: string; staffUserId: string; receivedAt: Date }): Promise<void>;
 }
 
-/** A failure that retrying cannot fix: the event is marked failed at once. */
-export class PermanentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PermanentError';
-  }
-}
+/** src/platform/errors.ts holds it now; importers outside src/ still find it here. */
+export { PermanentError } from './errors';

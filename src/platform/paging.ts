@@ -1,14 +1,5 @@
 // Opaque cursors and limits shared by every paged list.
-
-export class BadRequest extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'BadRequest';
-  }
-}
+import { Invalid } from './errors';
 
 export function encodeCursor(parts: (string | number)[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
@@ -22,14 +13,14 @@ export function decodeCursor(cursor: string | undefined, arity: number): string[
   } catch {
     // fall through
   }
-  throw new BadRequest('cursor', 'cursor is not one this API handed out');
+  throw new Invalid('cursor', 'cursor is not one this API handed out');
 }
 
 export function parseLimit(raw: string | undefined, def = 50, max = 200): number {
   if (raw === undefined || raw === '') return def;
   // digits only: '0x10', '1e1' and ' 5' are not quietly read as numbers
   const n = /^\d{1,6}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new BadRequest('limit', `limit must be a whole number from 1 to ${max}`);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Invalid('limit', `limit must be a whole number from 1 to ${max}`);
   return n;
 }
 

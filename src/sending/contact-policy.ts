@@ -14,6 +14,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import type { ConsentChannel } from '../../entities';
 import { isOptedOut } from '../consent/consent';
+import { Invalid } from '../platform/errors';
 import { startOfLocalDay, wallClock, wallTime } from '../platform/store-time';
 
 export interface PolicySettings {
@@ -49,23 +50,13 @@ export const policySchema = z
   }, 'must be a JSON object')
   .strict();
 
-export class PolicyValidationError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'PolicyValidationError';
-  }
-}
-
-/** Validates a PUT body; throws PolicyValidationError naming the first bad field (e.g. `caps.perDay`). */
+/** Validates a PUT body; throws Invalid naming the first bad field (e.g. `caps.perDay`). */
 export function parsePolicy(body: unknown): PolicySettings {
   const r = policySchema.safeParse(body);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const field = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]].join('.') : issue.path.join('.') || 'body';
-  throw new PolicyValidationError(field, issue.code === 'unrecognized_keys' ? 'is not a policy field' : issue.message);
+  throw new Invalid(field, issue.code === 'unrecognized_keys' ? 'is not a policy field' : issue.message);
 }
 
 type Db = DataSource | EntityManager;

@@ -11,7 +11,8 @@ import type { DeliveryStatus } from '../../entities';
 import type { Domain } from '../platform/domain';
 import { checkPolicy, POLICY_EXEMPT_PURPOSES, WECOM_MASS, WECOM_WELCOME } from './contact-policy';
 import { touchCustomer } from '../customers/customers';
-import { BadRequest, decodeCursor, encodeCursor, iso } from '../platform/paging';
+import { Invalid } from '../platform/errors';
+import { decodeCursor, encodeCursor, iso } from '../platform/paging';
 import { appendTimeline } from '../customers/timeline';
 import { inTransaction } from '../platform/tx';
 
@@ -427,7 +428,7 @@ export async function listDeliveries(
   if (q.channel) (where.push('channel = ?'), params.push(q.channel));
   const [after] = decodeCursor(q.cursor, 1) ?? [];
   if (after !== undefined) {
-    if (!/^\d+$/.test(after)) throw new BadRequest('cursor', 'cursor is not one this API handed out');
+    if (!/^\d+$/.test(after)) throw new Invalid('cursor', 'cursor is not one this API handed out');
     where.push('id < ?');
     params.push(after);
   }
