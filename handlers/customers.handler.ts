@@ -1,11 +1,10 @@
 // /api/customers, /api/identities: auth (router-level) → validate → domain read → JSON.
 import type Router from '@koa/router';
 import type { AppContext } from '../src/context';
-import { applyCustomerEdit, parseCustomerEdit } from '../src/customers/customer-edit';
+import { editCustomer, parseCustomerEdit } from '../src/customers/customer-edit';
 import { importCustomers } from '../src/customers/customer-import';
 import { parseLimit } from '../src/platform/paging';
-import { findCustomerIdByIdentity, getProfile, listCustomers, timelinePage } from '../src/customers/profiles';
-import { inTransaction } from '../src/platform/tx';
+import { customerExists, findCustomerIdByIdentity, getProfile, listCustomers, timelinePage } from '../src/customers/profiles';
 import { NotFound } from '../src/platform/errors';
 import { readJson } from './body';
 import { csvUpload } from './csv-upload';
@@ -34,8 +33,7 @@ export function registerCustomerRoutes(router: Router, app: AppContext): void {
   router.patch('/api/customers/:id', async (ctx) => {
     if (!/^\d{1,20}$/.test(ctx.params.id)) throw new NotFound(`no customer ${ctx.params.id}`);
     const edit = parseCustomerEdit(await readJson(ctx, 64 * 1024));
-    const outcome = await inTransaction(app.db, (em) => applyCustomerEdit(em, ctx.params.id, edit, app.now()));
-    if (outcome.status === 'not_found') throw new NotFound(`no customer ${ctx.params.id}`);
+    await editCustomer(app.db, ctx.params.id, edit, app.now());
     ctx.body = await getProfile(app.db, ctx.params.id);
   });
 
@@ -47,8 +45,7 @@ export function registerCustomerRoutes(router: Router, app: AppContext): void {
 
   router.get('/api/customers/:id/timeline', async (ctx) => {
     const limit = parseLimit(str(ctx.query.limit));
-    const profile = /^\d{1,20}$/.test(ctx.params.id) ? await app.db.query('SELECT id FROM customer WHERE id = ?', [ctx.params.id]) : [];
-    if (!profile.length) throw new NotFound(`no customer ${ctx.params.id}`);
+    if (!(await customerExists(app.db, ctx.params.id))) throw new NotFound(`no customer ${ctx.params.id}`);
     ctx.body = await timelinePage(app.db, ctx.params.id, limit, str(ctx.query.cursor));
   });
 

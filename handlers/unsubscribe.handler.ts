@@ -9,9 +9,8 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { fieldText, parseForm } from '../channels/email/form';
-import { recordConsent } from '../src/consent/consent';
+import { recordEmailUnsubscribe } from '../src/consent/consent';
 import type { AppContext } from '../src/context';
-import { inTransaction } from '../src/platform/tx';
 import { verifyUnsubscribeToken } from '../src/consent/unsubscribe';
 import { readRawBody } from './body';
 
@@ -110,31 +109,7 @@ export function registerUnsubscribe(router: Router, app: AppContext): void {
     const who = verifyUnsubscribeToken(cfg, ctx.params.token);
     if (!who) return html(ctx, 404, NOT_FOUND);
     const evidence = await evidenceOf(ctx);
-    const now = app.now();
-    const recorded = await inTransaction(app.db, async (em) => {
-      // the row is locked so two clicks at once agree on what is current
-      const [customer] = await em.query(`SELECT id FROM customer WHERE id = ? FOR UPDATE`, [who.customerId]);
-      // a customer since erased: nothing of theirs is left to mail
-      if (!customer) return false;
-      const [current] = await em.query(`SELECT status, last_event_id FROM customer_consent WHERE customer_id = ? AND channel = 'email'`, [who.customerId]);
-      if (current?.status === 'opted_out') return false;
-      return recordConsent(
-        em,
-        {
-          customerId: who.customerId,
-          channel: 'email',
-          action: 'opt_out',
-          source: 'email_unsubscribe',
-          actor: null,
-          evidence,
-          // one entry per state it ends: repeats while opted out add nothing, and after an
-          // opt-in the same link can opt out again
-          dedupKey: `email_unsubscribe:${who.customerId}:after:${current?.last_event_id ?? 0}`,
-          occurredAt: now,
-        },
-        now,
-      );
-    });
+    const recorded = await recordEmailUnsubscribe(app.db, who.customerId, evidence, app.now());
     app.log.info({ customerId: who.customerId, recorded, evidence }, 'email unsubscribe');
     html(ctx, 200, DONE);
   });

@@ -3,7 +3,11 @@
 // even messages already queued.
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ConsentAction, ConsentChannel } from '../../entities';
+import { lockCustomer } from '../customers/customers';
+import { customerExists } from '../customers/profiles';
 import { appendTimeline } from '../customers/timeline';
+import { NotFound } from '../platform/errors';
+import { inTransaction } from '../platform/tx';
 
 export const CONSENT_CHANNELS: ConsentChannel[] = ['sms', 'email', 'wecom'];
 
@@ -86,4 +90,57 @@ export async function listConsents(db: DataSource, customerId: string): Promise<
       occurredAt: new Date(r.occurred_at!).toISOString(),
     })),
   };
+}
+
+/** A customer's consents: the current state per channel and the ledger (NotFound when there is no such customer). */
+export async function customerConsents(db: DataSource, customerId: string): Promise<ConsentView> {
+  if (!(await customerExists(db, customerId))) throw new NotFound(`no customer ${customerId}`);
+  return listConsents(db, customerId);
+}
+
+/** Staff set a consent by hand (PUT /api/customers/:id/consents/:channel): a `manual` ledger entry, then the consents as they now stand. */
+export async function setConsentByHand(
+  db: DataSource,
+  c: { customerId: string; channel: ConsentChannel; status: 'opted_in' | 'opted_out'; actor: string; note: string | null },
+  now: Date,
+): Promise<ConsentView> {
+  if (!(await customerExists(db, c.customerId))) throw new NotFound(`no customer ${c.customerId}`);
+  await inTransaction(db, (em) =>
+    recordConsent(
+      em,
+      { customerId: c.customerId, channel: c.channel, action: c.status === 'opted_out' ? 'opt_out' : 'opt_in', source: 'manual', actor: c.actor, evidence: c.note, occurredAt: now },
+      now,
+    ),
+  );
+  return listConsents(db, c.customerId);
+}
+
+/**
+ * The one-click email unsubscribe (RFC 8058): an email opt-out in the ledger, under the customer's
+ * row lock so two clicks at once agree on what is current. False when nothing was recorded: the
+ * customer is already opted out, or was erased since the link was made.
+ */
+export async function recordEmailUnsubscribe(db: DataSource, customerId: string, evidence: string, now: Date): Promise<boolean> {
+  return inTransaction(db, async (em) => {
+    // a customer since erased: nothing of theirs is left to mail
+    if (!(await lockCustomer(em, customerId))) return false;
+    const [current] = await em.query(`SELECT status, last_event_id FROM customer_consent WHERE customer_id = ? AND channel = 'email'`, [customerId]);
+    if (current?.status === 'opted_out') return false;
+    return recordConsent(
+      em,
+      {
+        customerId,
+        channel: 'email',
+        action: 'opt_out',
+        source: 'email_unsubscribe',
+        actor: null,
+        evidence,
+        // one entry per state it ends: repeats while opted out add nothing, and after an
+        // opt-in the same link can opt out again
+        dedupKey: `email_unsubscribe:${customerId}:after:${current?.last_event_id ?? 0}`,
+        occurredAt: now,
+      },
+      now,
+    );
+  });
 }

@@ -2,10 +2,11 @@
 // validated; a new phone or email becomes an identity of the customer (409 when it is another
 // customer's); what changed, from what to what, and who changed it goes on the timeline.
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { parseBirthday } from './customers';
 import { normalizeEmail, normalizePhone } from './identity';
-import { DomainError, Invalid } from '../platform/errors';
+import { DomainError, Invalid, NotFound } from '../platform/errors';
+import { inTransaction } from '../platform/tx';
 import { appendTimeline } from './timeline';
 
 export interface CustomerEdit {
@@ -128,4 +129,11 @@ export async function applyCustomerEdit(em: EntityManager, customerId: string, e
     now,
   );
   return { status: 'ok', changed: keys };
+}
+
+/** PATCH /api/customers/:id: the edit in one transaction; NotFound when there is no such customer, IdentityTaken (409) for another's phone or email. */
+export async function editCustomer(db: DataSource, customerId: string, edit: CustomerEdit, now: Date): Promise<string[]> {
+  const outcome = await inTransaction(db, (em) => applyCustomerEdit(em, customerId, edit, now));
+  if (outcome.status === 'not_found') throw new NotFound(`no customer ${customerId}`);
+  return outcome.changed;
 }

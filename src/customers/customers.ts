@@ -128,6 +128,12 @@ export async function refreshOrderStats(em: EntityManager, customerIds: string[]
   );
 }
 
+/** Locks the customer's row until the transaction ends; false when there is no such customer (any more). */
+export async function lockCustomer(em: EntityManager, customerId: string): Promise<boolean> {
+  const [row] = await em.query(`SELECT id FROM customer WHERE id = ? FOR UPDATE`, [customerId]);
+  return Boolean(row);
+}
+
 /** Widens first-seen / last-interaction to include `at`. */
 export async function touchCustomer(em: EntityManager, customerId: string, at: Date, interaction: boolean): Promise<void> {
   await em.query(

@@ -37,6 +37,19 @@ export interface Profile {
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
+const isCustomerId = (id: string) => /^\d{1,20}$/.test(id);
+
+/** The customer's addresses for sending (null: no such customer, or not a customer id). */
+export async function findCustomerContact(db: DataSource, id: string): Promise<{ id: string; phone: string | null; email: string | null } | null> {
+  if (!isCustomerId(id)) return null;
+  const [row] = await db.query('SELECT id, phone, email FROM customer WHERE id = ?', [id]);
+  return row ? { id: String(row.id), phone: row.phone, email: row.email } : null;
+}
+
+export async function customerExists(db: DataSource, id: string): Promise<boolean> {
+  return isCustomerId(id) && (await db.query('SELECT id FROM customer WHERE id = ?', [id])).length > 0;
+}
+
 export async function getProfile(db: DataSource, id: string): Promise<Profile | null> {
   if (!/^\d{1,20}$/.test(id)) return null;
   const [c] = await db.query(`SELECT * FROM customer WHERE id = ?`, [id]);
