@@ -8,9 +8,10 @@
 // A dry run goes as far as rendering and writes nothing.
 import type { EntityManager } from 'typeorm';
 import type { SendChannel } from '../../channels/channel';
-import { createDelivery, type DeliveryContent, type NewDelivery } from '../sending/deliveries';
+import { createDelivery, deliveryIdsByKeys, type DeliveryContent, type NewDelivery } from '../sending/deliveries';
 import { generateCouponCode, issueCoupons, type NewCoupon } from './coupons';
 import type { Domain } from '../platform/domain';
+import { Invalid } from '../platform/errors';
 import { routeDeliveries, type Route } from './routing';
 import { inTransaction } from '../platform/tx';
 import { unsubscribeUrl } from '../consent/unsubscribe';
@@ -129,9 +130,6 @@ function displayValue(v: string): string {
   return String(Number(v));
 }
 
-/** A sweep asked for something that is not a day. */
-export class SweepError extends Error {}
-
 const pronoun = (gender: number | null) => (gender === 1 ? '他' : gender === 2 ? '她' : 'TA');
 
 /** WeCom: why the staff member is asked to send this (their task card), e.g. "今天是王哥的生日 · 已为他准备 20 元券". */
@@ -161,7 +159,7 @@ export async function runCampaignSweep(d: Domain, opts: SweepOptions): Promise<S
 
 /** The day, the send time, the window the candidates are judged in, and the coupon rule. */
 async function planSweep(d: Domain, opts: SweepOptions): Promise<SweepPlan> {
-  if (!isCalendarDate(opts.date)) throw new SweepError(`date must be a calendar day 'YYYY-MM-DD', not ${opts.date}`);
+  if (!isCalendarDate(opts.date)) throw new Invalid('date', `must be a calendar day 'YYYY-MM-DD', not ${opts.date}`);
   const tz = d.timeZone;
   const campaign = opts.campaign ?? (await getCampaign(d.db, opts.kind));
   const sendAt = zonedTime(opts.date, tz, campaign.sendAt);
@@ -291,11 +289,7 @@ async function screenBatch(d: Domain, plan: SweepPlan, tally: Tally, page: Candi
 
 /** The page's candidates with no delivery under their idempotency key yet; the others are skipped as already_sent. */
 async function notSentYet(d: Domain, tally: Tally, page: Candidate[]): Promise<Candidate[]> {
-  const rows: { id: string; idempotency_key: string }[] = await d.db.query(
-    `SELECT id, idempotency_key FROM delivery WHERE idempotency_key IN (${page.map(() => '?').join(',')})`,
-    page.map((c) => c.idempotencyKey),
-  );
-  const existing = new Map(rows.map((r) => [r.idempotency_key, String(r.id)]));
+  const existing = await deliveryIdsByKeys(d.db, page.map((c) => c.idempotencyKey));
   return page.filter((c) => {
     const id = existing.get(c.idempotencyKey);
     if (id) tally.skip({ customerId: c.customerId, idempotencyKey: c.idempotencyKey, reason: 'already_sent', deliveryId: id });

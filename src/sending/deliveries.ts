@@ -463,6 +463,16 @@ export async function findDeliveryIdByKey(db: DataSource | EntityManager, idempo
   return row ? String(row.id) : null;
 }
 
+/** The deliveries made under these idempotency keys: key → delivery id (a key with none is absent). */
+export async function deliveryIdsByKeys(db: DataSource | EntityManager, idempotencyKeys: string[]): Promise<Map<string, string>> {
+  if (!idempotencyKeys.length) return new Map();
+  const rows: { id: string; idempotency_key: string }[] = await db.query(
+    `SELECT id, idempotency_key FROM delivery WHERE idempotency_key IN (${idempotencyKeys.map(() => '?').join(',')})`,
+    idempotencyKeys,
+  );
+  return new Map(rows.map((r) => [r.idempotency_key, String(r.id)]));
+}
+
 // ───────────────────────────── WeCom mass-message tasks ─────────────────────────────
 
 /** A WeCom task delivery still `sent` (src/sending/wecom-task-results.ts asks WeCom about it). */
