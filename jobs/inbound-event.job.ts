@@ -3,7 +3,7 @@
 // no attempt is left or the error is permanent. Safe to run twice: handlers are idempotent.
 import type { Job } from 'bull';
 import type { AppContext } from '../src/context';
-import { PermanentError } from '../src/platform/domain';
+import { PermanentError } from '../src/platform/errors';
 import { processInboundEvent } from '../src/inbox/inbound-processor';
 import type { InboundJobData } from '../src/platform/queues';
 

@@ -41,6 +41,3 @@ export interface OutboundHooks {
   /** an add event carried a WelcomeCode: send the welcome now (high priority, before enrichment) */
   enqueueWelcome(w: { eventId: string; welcomeCode: string; externalUserId: string; staffUserId: string; receivedAt: Date }): Promise<void>;
 }
-
-/** src/platform/errors.ts holds it now; importers outside src/ still find it here. */
-export { PermanentError } from './errors';

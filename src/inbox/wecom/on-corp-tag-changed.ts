@@ -2,7 +2,8 @@
 // delete → mark the tag (or the group's tags) deleted; shuffle (reorder only) → nothing to keep.
 import type { InboundEvent } from '../../../entities';
 import { text, type XmlObject } from '../../../channels/wecom/xml';
-import { PermanentError, type Domain } from '../../platform/domain';
+import type { Domain } from '../../platform/domain';
+import { PermanentError } from '../../platform/errors';
 import { markWecomTagsDeleted, upsertWecomTag } from '../../customers/tags';
 import { inTransaction } from '../../platform/tx';
 

@@ -3,7 +3,8 @@
 import type { InboundEvent } from '../../../entities';
 import { text, type XmlObject } from '../../../channels/wecom/xml';
 import { resolveCustomer, setChurnRisk, touchCustomer } from '../../customers/customers';
-import { PermanentError, type Domain } from '../../platform/domain';
+import type { Domain } from '../../platform/domain';
+import { PermanentError } from '../../platform/errors';
 import { endFollow } from '../../customers/follows';
 import { createRemovalAlert } from '../../sending/staff-alerts';
 import { ensureStaff } from '../../customers/staff';

@@ -3,7 +3,8 @@
 import type { InboundEvent } from '../../../entities';
 import { WeComApiError } from '../../../channels/wecom/errors';
 import { text, type XmlObject } from '../../../channels/wecom/xml';
-import { PermanentError, type Domain } from '../../platform/domain';
+import type { Domain } from '../../platform/domain';
+import { PermanentError } from '../../platform/errors';
 import { appMessage } from './on-app-message';
 import { externalContactRemoved } from './on-external-contact-removed';
 import { externalContactUpsert } from './on-external-contact-changed';
