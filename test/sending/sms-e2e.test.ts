@@ -174,6 +174,21 @@ describe('SMS end to end — Tencent', () => {
     const timeline = await h.getJson(`/api/customers/${customer.id}/timeline`);
     expect(timeline.items.filter((i: any) => i.kind === 'message')).toHaveLength(1);
   });
+
+  it('free text through Tencent (template only: capabilities.freeText is false) → 400 naming template, nothing stored or sent', async () => {
+    await postJson(h, hook, { mobile: '13800138000', nationcode: '86', sign: '咖啡小店', text: '你好', time: nowSeconds() - 30 });
+    const customer = await customerByPhone(h);
+    const res = await h.request(`/api/customers/${customer.id}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'sms', actor: 'zhangsan', text: '王哥，您的咖啡豆到了' }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error).toEqual({ code: 'bad_request', message: 'template: SMS through tencent needs a provider-approved template' });
+    const [row] = await h.app.db.query(`SELECT COUNT(*) AS n FROM delivery WHERE customer_id = ?`, [customer.id]);
+    expect(Number(row.n)).toBe(0);
+    expect(fake.sent).toHaveLength(0);
+  });
 });
 
 // ------------------------------------------------------------------------------------------ Aliyun
