@@ -103,4 +103,8 @@ export class Customer {
 
   @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
   updatedAt!: Date;
+
+  /** when the person's data was erased (PIPL): the row stays, anonymous, for the orders it carries */
+  @Column({ name: 'erased_at', type: 'datetime', precision: 3, nullable: true })
+  erasedAt!: Date | null;
 }

@@ -20,6 +20,10 @@ export class InboundEvent {
   @Column({ name: 'dedup_key', type: 'varchar', length: 191, unique: true })
   dedupKey!: string;
 
+  /** the customer the payload was about (set when processed; PIPL erasure and export find it by this) */
+  @Column({ name: 'customer_id', type: 'bigint', unsigned: true, nullable: true })
+  customerId!: string | null;
+
   @Column({ type: 'varchar', length: 12, default: 'received' })
   status!: InboundStatus;
 

@@ -13,11 +13,13 @@ import { ShopOrder, ShopOrderItem } from './shop-order.entity';
 import { CustomerRhythm } from './customer-rhythm.entity';
 import { Campaign, CampaignCandidate, Coupon } from './campaign.entity';
 import { ContactPolicy } from './contact-policy.entity';
+import { SuppressedAddress } from './suppressed-address.entity';
 import { Init1764028800000 } from './migrations/1764028800000-init';
 import { Channels1764115200000 } from './migrations/1764115200000-channels';
 import { Orders1764201600000 } from './migrations/1764201600000-orders';
 import { Campaigns1764288000000 } from './migrations/1764288000000-campaigns';
 import { Policy1764374400000 } from './migrations/1764374400000-policy';
+import { Privacy1764720000000 } from './migrations/1764720000000-privacy';
 
 export * from './consent.entity';
 export * from './customer.entity';
@@ -34,6 +36,7 @@ export * from './shop-order.entity';
 export * from './customer-rhythm.entity';
 export * from './campaign.entity';
 export * from './contact-policy.entity';
+export * from './suppressed-address.entity';
 
-export const ENTITIES = [Customer, CustomerFollow, CustomerIdentity, CustomerTag, InboundEvent, StaffMember, Tag, TimelineEntry, WecomKfCursor, Delivery, ConsentEvent, CustomerConsent, ShopOrder, ShopOrderItem, CustomerRhythm, ContactPolicy, Campaign, Coupon, CampaignCandidate];
-export const MIGRATIONS = [Init1764028800000, Channels1764115200000, Orders1764201600000, Campaigns1764288000000, Policy1764374400000];
+export const ENTITIES = [Customer, CustomerFollow, CustomerIdentity, CustomerTag, InboundEvent, StaffMember, Tag, TimelineEntry, WecomKfCursor, Delivery, ConsentEvent, CustomerConsent, ShopOrder, ShopOrderItem, CustomerRhythm, ContactPolicy, Campaign, Coupon, CampaignCandidate, SuppressedAddress];
+export const MIGRATIONS = [Init1764028800000, Channels1764115200000, Orders1764201600000, Campaigns1764288000000, Policy1764374400000, Privacy1764720000000];
