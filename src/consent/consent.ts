@@ -144,3 +144,37 @@ export async function recordEmailUnsubscribe(db: DataSource, customerId: string,
     );
   });
 }
+
+/** The channels the customer is opted out of now. */
+export async function optedOutChannels(db: DataSource | EntityManager, customerId: string): Promise<ConsentChannel[]> {
+  const rows: { channel: ConsentChannel }[] = await db.query(`SELECT channel FROM customer_consent WHERE customer_id = ? AND status = 'opted_out'`, [customerId]);
+  return rows.map((r) => r.channel);
+}
+
+/**
+ * PIPL erasure: the ledger keeps what was decided and when (the consent state must survive), but
+ * not the evidence (the SMS text, the note) that could say who it was.
+ */
+export async function eraseConsentEvidence(em: EntityManager, customerId: string): Promise<void> {
+  await em.query(`UPDATE consent_event SET evidence = NULL WHERE customer_id = ?`, [customerId]);
+}
+
+/** Every consent entry of a customer, oldest first (the PIPL export: the whole history). */
+export async function consentHistory(db: DataSource, customerId: string): Promise<ConsentView> {
+  const [current, ledger] = await Promise.all([
+    db.query(`SELECT channel, status, changed_at FROM customer_consent WHERE customer_id = ? ORDER BY channel`, [customerId]),
+    db.query(`SELECT id, channel, action, source, actor, evidence, occurred_at FROM consent_event WHERE customer_id = ? ORDER BY occurred_at, id`, [customerId]),
+  ]);
+  return {
+    current: current.map((r: Record<string, string>) => ({ channel: r.channel, status: r.status, changedAt: new Date(r.changed_at).toISOString() })),
+    ledger: ledger.map((r: Record<string, string | null>) => ({
+      id: String(r.id),
+      channel: r.channel!,
+      action: r.action!,
+      source: r.source!,
+      actor: r.actor,
+      evidence: r.evidence,
+      occurredAt: new Date(r.occurred_at!).toISOString(),
+    })),
+  };
+}

@@ -173,3 +173,31 @@ export function parseBirthday(raw: string): string | null {
   if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return null;
   return `${m[1] ?? '-'}-${m[2]}-${m[3]}`;
 }
+
+/** The addresses a customer can be reached at: the profile's phone and email and every identity. */
+export interface CustomerAddresses {
+  phone: string | null;
+  email: string | null;
+  identities: IdentityRef[];
+}
+
+/**
+ * PIPL erasure of the customer's own row and identities (under the caller's transaction, after
+ * lockCustomer): every identity goes (a later message from the same number or WeChat id makes a new
+ * customer), and the name, phone, email, birthday, avatar, gender and notes are cleared. The row stays,
+ * anonymous and marked `erased_at`, for the orders the shop's accounts need. Returns what it held.
+ */
+export async function eraseCustomerRow(em: EntityManager, customerId: string, now: Date): Promise<CustomerAddresses> {
+  const [c] = await em.query(`SELECT phone, email FROM customer WHERE id = ?`, [customerId]);
+  const ids: { channel: IdentityChannel; external_id: string }[] = await em.query(
+    `SELECT channel, external_id FROM customer_identity WHERE customer_id = ?`,
+    [customerId],
+  );
+  await em.query(`DELETE FROM customer_identity WHERE customer_id = ?`, [customerId]);
+  await em.query(
+    `UPDATE customer SET name = NULL, phone = NULL, email = NULL, birthday = NULL, avatar = NULL, gender = NULL, notes = NULL,
+       erased_at = COALESCE(erased_at, ?), updated_at = ? WHERE id = ?`,
+    [now, now, customerId],
+  );
+  return { phone: c?.phone ?? null, email: c?.email ?? null, identities: ids.map((i) => ({ channel: i.channel, externalId: i.external_id })) };
+}

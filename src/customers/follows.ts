@@ -52,3 +52,8 @@ export async function endFollow(em: EntityManager, customerId: string, staffUser
     [customerId, staffUserId, endedAt, endedBy, now],
   );
 }
+
+/** PIPL erasure: the customer's follow relations (with the staff's remarks and descriptions) go. */
+export async function deleteFollowsOf(em: EntityManager, customerId: string): Promise<void> {
+  await em.query(`DELETE FROM customer_follow WHERE customer_id = ?`, [customerId]);
+}

@@ -16,6 +16,8 @@ export interface Profile {
   follows: { staffUserId: string; remark: string | null; state: string; addedAt: string | null; endedAt: string | null; endedBy: string | null }[];
   churnRisk: boolean;
   notes: string | null;
+  /** when the person's data was erased (PIPL); null while it is held */
+  erasedAt: string | null;
   lifecycleStage: LifecycleStage;
   /** start of the current dormancy spell; null while active */
   dormantSince: string | null;
@@ -85,6 +87,7 @@ export async function getProfile(db: DataSource, id: string): Promise<Profile | 
     })),
     churnRisk: Boolean(Number(c.churn_risk)),
     notes: c.notes ?? null,
+    erasedAt: iso(c.erased_at),
     lifecycleStage: c.lifecycle_stage,
     dormantSince: iso(c.dormant_since),
     rfm: { r: num(c.rfm_r), f: num(c.rfm_f), m: num(c.rfm_m) },
@@ -250,4 +253,22 @@ export async function timelinePage(db: DataSource, customerId: string, limit: nu
     })),
     nextCursor: rows.length > limit ? encodeCursor([iso(last.occurred_at)!, String(last.id)]) : null,
   };
+}
+
+/** The whole timeline of a customer, oldest first, with each line's data (the PIPL export). */
+export async function fullTimeline(db: DataSource, customerId: string): Promise<(TimelineItem & { data: unknown })[]> {
+  const rows: Record<string, unknown>[] = await db.query(
+    `SELECT id, channel, direction, kind, text, occurred_at, staff_user_id, data FROM timeline_entry WHERE customer_id = ? ORDER BY occurred_at, id`,
+    [customerId],
+  );
+  return rows.map((r) => ({
+    id: String(r.id),
+    channel: r.channel as string,
+    direction: r.direction as string,
+    kind: r.kind as string,
+    text: (r.text as string) ?? null,
+    occurredAt: iso(r.occurred_at as Date)!,
+    staff: (r.staff_user_id as string) ?? null,
+    data: typeof r.data === 'string' ? JSON.parse(r.data) : (r.data ?? null),
+  }));
 }

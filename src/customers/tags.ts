@@ -62,3 +62,8 @@ export async function addManualTags(em: EntityManager, customerId: string, tagId
     tagIds.flatMap((id) => [customerId, id, now]),
   );
 }
+
+/** PIPL erasure: every tag on the customer goes (the tags themselves stay: they are the shop's). */
+export async function removeCustomerTags(em: EntityManager, customerId: string): Promise<void> {
+  await em.query(`DELETE FROM customer_tag WHERE customer_id = ?`, [customerId]);
+}

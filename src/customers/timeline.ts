@@ -51,3 +51,22 @@ export async function appendTimelineEntries(em: EntityManager, entries: NewTimel
     entries.flatMap((e) => values(e, now)),
   );
 }
+
+/**
+ * PIPL erasure: the customer's timeline keeps its shape (channel, direction, kind, time — what the
+ * contact policy and reports count) but loses its texts and data; the provider id, which can hold a
+ * phone number, becomes its one-way hash (still unique). Returns the inbound events the lines came from.
+ */
+export async function eraseTimelineTexts(em: EntityManager, customerId: string): Promise<string[]> {
+  const events: { inbound_event_id: string }[] = await em.query(
+    `SELECT DISTINCT inbound_event_id FROM timeline_entry WHERE customer_id = ? AND inbound_event_id IS NOT NULL`,
+    [customerId],
+  );
+  await em.query(
+    `UPDATE timeline_entry SET text = NULL, data = NULL,
+       provider_id = IF(provider_id LIKE 'erased:%', provider_id, CONCAT('erased:', SHA2(provider_id, 256)))
+     WHERE customer_id = ?`,
+    [customerId],
+  );
+  return events.map((e) => String(e.inbound_event_id));
+}

@@ -1,6 +1,6 @@
 // The durable inbox: an inbound event is committed under its unique de-dup key before anyone
 // acknowledges it; processing is driven from here, and a sweep finds events whose job was lost.
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { InboundEvent, type InboundStatus } from '../../entities';
 import { MicroBatcher } from '../platform/batcher';
 import { isDuplicateKey } from '../platform/db';
@@ -146,8 +146,18 @@ export class Inbox {
     await this.db.query(`UPDATE inbound_event SET attempts = attempts + 1 WHERE id = ?`, [id]);
   }
 
+  /**
+   * Marks the event processed and links it to the customer it was about: the customer of the first
+   * timeline line it made (every message, order and contact change leaves one), so an erasure or an
+   * export finds the raw payload.
+   */
   async markProcessed(id: string, at: Date): Promise<void> {
-    await this.db.query(`UPDATE inbound_event SET status = 'processed', processed_at = ?, last_error = NULL WHERE id = ?`, [at, id]);
+    await this.db.query(
+      `UPDATE inbound_event SET status = 'processed', processed_at = ?, last_error = NULL,
+         customer_id = COALESCE(customer_id, (SELECT t.customer_id FROM timeline_entry t WHERE t.inbound_event_id = ? ORDER BY t.id LIMIT 1))
+       WHERE id = ?`,
+      [at, id, id],
+    );
   }
 
   /** Records the error; `final` marks the event failed (an operator can retry it). */
@@ -173,12 +183,29 @@ export interface InboundEventView {
   channel: string;
   type: string;
   dedupKey: string;
+  customerId: string | null;
   status: InboundStatus;
   attempts: number;
   lastError: string | null;
   receivedAt: string;
   processedAt: string | null;
   payload: unknown;
+}
+
+function inboundEventView(r: Record<string, unknown>): InboundEventView {
+  return {
+    id: String(r.id),
+    channel: r.channel as string,
+    type: r.type as string,
+    dedupKey: r.dedup_key as string,
+    customerId: r.customer_id === null || r.customer_id === undefined ? null : String(r.customer_id),
+    status: r.status as InboundStatus,
+    attempts: Number(r.attempts),
+    lastError: (r.last_error as string) ?? null,
+    receivedAt: new Date(r.received_at as string).toISOString(),
+    processedAt: r.processed_at ? new Date(r.processed_at as string).toISOString() : null,
+    payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload,
+  };
 }
 
 /** The inbox for operators, newest first. */
@@ -197,19 +224,44 @@ export async function listInboundEvents(
   );
   const page = rows.slice(0, q.limit);
   return {
-    items: page.map((r: Record<string, unknown>) => ({
-      id: String(r.id),
-      channel: r.channel as string,
-      type: r.type as string,
-      dedupKey: r.dedup_key as string,
-      status: r.status as InboundStatus,
-      attempts: Number(r.attempts),
-      lastError: (r.last_error as string) ?? null,
-      receivedAt: new Date(r.received_at as string).toISOString(),
-      processedAt: r.processed_at ? new Date(r.processed_at as string).toISOString() : null,
-      payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload,
-    })),
+    items: page.map(inboundEventView),
     lastId: page.length ? String(page[page.length - 1].id) : null,
     more: rows.length > q.limit,
   };
+}
+
+/** Raw payloads stand in for the person until erased: the payload of an erased event. */
+export const ERASED_PAYLOAD = { erased: true };
+
+/**
+ * PIPL erasure: the raw payloads linked to the customer (by `customer_id`, or by the ids the caller
+ * found on their timeline) are replaced by `{"erased":true}`, their errors cleared, and their de-dup
+ * keys (which can hold a phone number) replaced by a one-way hash — still unique. Returns how many.
+ */
+export async function eraseInboundPayloads(em: EntityManager, customerId: string, eventIds: string[]): Promise<number> {
+  const extra = eventIds.filter((id) => /^\d+$/.test(id));
+  const res = await em.query(
+    `UPDATE inbound_event SET payload = ?, last_error = NULL, customer_id = ?,
+       status = IF(status = 'received', status, 'processed'),
+       dedup_key = IF(dedup_key LIKE 'erased:%', dedup_key, CONCAT('erased:', SHA2(dedup_key, 256)))
+     WHERE customer_id = ?${extra.length ? ` OR id IN (${extra.map(() => '?').join(',')})` : ''}`,
+    [JSON.stringify(ERASED_PAYLOAD), customerId, customerId, ...extra],
+  );
+  return Number(res?.affectedRows ?? 0);
+}
+
+/** The events linked to a customer, oldest first, with their payloads (the PIPL export). */
+export async function inboundEventsOf(db: DataSource, customerId: string): Promise<InboundEventView[]> {
+  const rows = await db.query(`SELECT * FROM inbound_event WHERE customer_id = ? ORDER BY id`, [customerId]);
+  return rows.map(inboundEventView);
+}
+
+/**
+ * INBOUND_PAYLOAD_RETENTION_DAYS: deletes up to `limit` stored events received before `before` that are
+ * done with (processed or failed — one still waiting is kept until it is processed); the timeline parsed
+ * from them stays. Returns how many went.
+ */
+export async function deleteInboundEventsBefore(db: DataSource, before: Date, limit: number): Promise<number> {
+  const res = await db.query(`DELETE FROM inbound_event WHERE received_at < ? AND status <> 'received' ORDER BY received_at LIMIT ?`, [before, limit]);
+  return Number(res?.affectedRows ?? 0);
 }

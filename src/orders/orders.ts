@@ -382,3 +382,37 @@ export async function refreshRhythm(em: EntityManager | DataSource, customerIds:
     values,
   );
 }
+
+export interface OrderView {
+  orderId: string;
+  total: string;
+  currency: string;
+  placedAt: string;
+  couponCode: string | null;
+  source: string;
+  items: { sku: string; name: string; category: string; quantity: number; price: string }[];
+}
+
+/** Every order of a customer with its items, oldest first (the PIPL export). */
+export async function ordersOf(db: DataSource, customerId: string): Promise<OrderView[]> {
+  const orders: Record<string, unknown>[] = await db.query(
+    `SELECT id, order_id, total, currency, placed_at, coupon_code, source FROM shop_order WHERE customer_id = ? ORDER BY placed_at, id`,
+    [customerId],
+  );
+  if (!orders.length) return [];
+  const items: Record<string, unknown>[] = await db.query(
+    `SELECT shop_order_id, sku, name, category, quantity, price FROM shop_order_item WHERE shop_order_id IN (${orders.map(() => '?').join(',')}) ORDER BY shop_order_id, line`,
+    orders.map((o) => o.id),
+  );
+  return orders.map((o) => ({
+    orderId: o.order_id as string,
+    total: String(o.total),
+    currency: o.currency as string,
+    placedAt: new Date(o.placed_at as string).toISOString(),
+    couponCode: (o.coupon_code as string) ?? null,
+    source: o.source as string,
+    items: items
+      .filter((i) => String(i.shop_order_id) === String(o.id))
+      .map((i) => ({ sku: i.sku as string, name: i.name as string, category: i.category as string, quantity: Number(i.quantity), price: String(i.price) })),
+  }));
+}

@@ -4,7 +4,7 @@
 // or enumerated. A redemption attributes the order to the delivery (shop_order.attributed_delivery_id,
 // written by src/orders/); every refused use is recorded on the ordering customer's timeline.
 import { randomInt } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { appendTimeline, appendTimelineEntries } from '../customers/timeline';
 
 export const COUPON_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -125,4 +125,19 @@ export async function redeemCoupon(em: EntityManager, r: Redemption): Promise<Re
     r.at,
   );
   return { status: 'redeemed', deliveryId: String(c.delivery_id), couponId: String(c.id), campaign: c.campaign, value: String(c.value) };
+}
+
+/** Every coupon issued to a customer, oldest first (the PIPL export). */
+export async function couponsOf(db: DataSource, customerId: string): Promise<{ code: string; campaign: string; value: string; expiresAt: string; redeemedAt: string | null }[]> {
+  const rows: Record<string, unknown>[] = await db.query(
+    `SELECT code, campaign, value, expires_at, redeemed_at FROM coupon WHERE customer_id = ? ORDER BY id`,
+    [customerId],
+  );
+  return rows.map((r) => ({
+    code: r.code as string,
+    campaign: r.campaign as string,
+    value: String(r.value),
+    expiresAt: new Date(r.expires_at as string).toISOString(),
+    redeemedAt: r.redeemed_at ? new Date(r.redeemed_at as string).toISOString() : null,
+  }));
 }

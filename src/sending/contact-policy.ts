@@ -1,6 +1,7 @@
 // The one contact policy, checked when a delivery is about to be SENT (not only when it is queued),
 // across every channel:
 //   consent (the ledger)                        → skip `opted_out`        (every delivery but transactional ones and staff alerts)
+//   the address an erased person opted out on   → skip `opted_out`        (src/consent/suppression.ts: one primary-key lookup)
 //   quiet hours in STORE_TIMEZONE               → wait until they end      (automated = marketing deliveries)
 //   the customer messaged us within N hours     → skip `in_conversation`   (automated)
 //   ≤ perDay automated messages per store day   → skip `cap_per_day`       (automated, all channels together)
@@ -14,6 +15,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import type { ConsentChannel } from '../../entities';
 import { isOptedOut } from '../consent/consent';
+import { isAddressSuppressed } from '../consent/suppression';
 import { Invalid } from '../platform/errors';
 import { startOfLocalDay, wallClock, wallTime } from '../platform/store-time';
 
@@ -110,6 +112,8 @@ export interface PolicyDelivery {
   purpose: string;
   marketing: number | boolean;
   not_before?: Date | string | null;
+  /** the address it goes to (an address an erased person opted out on stays suppressed) */
+  to_address?: string;
   /** already read with the delivery (the send path does): the customer's consent for this channel */
   consent_status?: string | null;
 }
@@ -147,6 +151,7 @@ export async function checkPolicy(em: Db, d: PolicyDelivery, now: Date, opts: Po
   if (POLICY_EXEMPT_PURPOSES.has(d.purpose)) return { ok: true };
   const optedOut = d.consent_status !== undefined ? d.consent_status === 'opted_out' : await isOptedOut(em, d.customer_id, d.channel as ConsentChannel);
   if (optedOut) return { skip: 'opted_out' };
+  if (d.to_address && (await isAddressSuppressed(em, d.channel, d.to_address))) return { skip: 'opted_out' };
 
   if (d.provider === WECOM_KF) {
     const kf = await kfWindow(em, d, now);

@@ -439,6 +439,33 @@ export async function listDeliveries(
 
 // ───────────────────────────── for the queues and the other rooms ─────────────────────────────
 
+/**
+ * PIPL erasure of a customer's deliveries: the rows stay for the shop's reports (channel, purpose,
+ * status, times), without their address, content, error text or Message-ID (a reply to an old mail
+ * must not find the anonymous customer); one still queued becomes `suppressed` (`erased`) and never
+ * goes out. Returns the queued ones, whose jobs the caller removes after the commit.
+ */
+export async function eraseDeliveries(em: EntityManager, customerId: string, now: Date): Promise<{ id: string; channel: SendChannel }[]> {
+  const queued: { id: string; channel: SendChannel }[] = await em.query(
+    `SELECT id, channel FROM delivery WHERE customer_id = ? AND status = 'queued' FOR UPDATE`,
+    [customerId],
+  );
+  // MariaDB applies SET left to right: the error columns read the status before it changes
+  await em.query(
+    `UPDATE delivery SET error_code = IF(status = 'queued', 'erased', error_code), error_text = NULL,
+       status = IF(status = 'queued', 'suppressed', status), to_address = '', content = JSON_OBJECT(), message_id = NULL, updated_at = ?
+     WHERE customer_id = ?`,
+    [now, customerId],
+  );
+  return queued.map((r) => ({ id: String(r.id), channel: r.channel }));
+}
+
+/** Every delivery of a customer, oldest first (the PIPL export). */
+export async function deliveriesOf(db: DataSource, customerId: string): Promise<DeliveryView[]> {
+  const rows = await db.query(`SELECT * FROM delivery WHERE customer_id = ? ORDER BY id`, [customerId]);
+  return rows.map(deliveryView);
+}
+
 /** What the send queue needs to hand a delivery over: its channel, provider and not-before time (null: no such row). */
 export async function deliveryQueueInfo(db: DataSource, id: string): Promise<{ channel: SendChannel; provider: string; notBefore: Date | null } | null> {
   const [row]: { channel: SendChannel; provider: string; not_before: Date | null }[] = await db.query(`SELECT channel, provider, not_before FROM delivery WHERE id = ?`, [id]);

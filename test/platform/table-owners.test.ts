@@ -28,6 +28,7 @@ const OWNERS: Record<string, string> = {
   campaign: 'src/outreach/campaigns.ts',
   campaign_candidate: 'src/outreach/sweep.ts',
   coupon: 'src/outreach/coupons.ts',
+  suppressed_address: 'src/consent/suppression.ts',
 };
 
 function sources(dir: string): string[] {
