@@ -80,6 +80,8 @@ const schema = z.object({
   INBOX_SWEEP_INTERVAL_SECONDS: intWithDefault(60, 1),
   INBOX_STALE_AFTER_SECONDS: intWithDefault(30, 0),
   JOB_ATTEMPTS: intWithDefault(6, 1, 50),
+  // PIPL: raw inbound payloads (callback bodies, mails) are deleted this many days after they arrived
+  INBOUND_PAYLOAD_RETENTION_DAYS: intWithDefault(90, 1, 3650),
   // Sending: per-provider rate limits (Bull limiter, shared by every worker) and WeCom task polling
   SMS_SEND_RATE_PER_SECOND: intWithDefault(50, 1, 100_000),
   EMAIL_SEND_RATE_PER_SECOND: intWithDefault(20, 1, 100_000),
@@ -139,7 +141,7 @@ export interface Config {
   /** the store's name in campaign messages ({{store}}) */
   storeName: string;
   wecom: WeComConfig;
-  inbox: { sweepIntervalSeconds: number; staleAfterSeconds: number; jobAttempts: number };
+  inbox: { sweepIntervalSeconds: number; staleAfterSeconds: number; jobAttempts: number; payloadRetentionDays: number };
   sending: SendingConfig;
   sms: SmsConfig;
   email: EmailConfig;
@@ -226,6 +228,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
       sweepIntervalSeconds: e.INBOX_SWEEP_INTERVAL_SECONDS,
       staleAfterSeconds: e.INBOX_STALE_AFTER_SECONDS,
       jobAttempts: e.JOB_ATTEMPTS,
+      payloadRetentionDays: e.INBOUND_PAYLOAD_RETENTION_DAYS,
     },
     sending: {
       limits: {

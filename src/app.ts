@@ -10,6 +10,7 @@ import { registerHealthRoutes } from '../handlers/health.handler';
 import { registerMessageRoutes } from '../handlers/messages.handler';
 import { registerOrderRoutes } from '../handlers/orders.handler';
 import { registerPolicyRoutes } from '../handlers/policy.handler';
+import { registerPrivacyRoutes } from '../handlers/privacy.handler';
 import { queueBoard } from '../handlers/queue-board.handler';
 import { registerOrdersWebhook } from '../handlers/orders-webhook.handler';
 import { registerSmsWebhooks } from '../handlers/sms-webhooks.handler';
@@ -77,6 +78,7 @@ export function createApp(app: AppContext): Koa {
   registerPolicyRoutes(router, app);
   registerOrderRoutes(router, app);
   registerCampaignRoutes(router, app);
+  registerPrivacyRoutes(router, app);
   koa.use(router.routes());
   koa.use(router.allowedMethods());
   return koa;

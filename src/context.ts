@@ -112,6 +112,13 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       { jobId: `welcome:${w.eventId}`, priority: 1, attempts: 3, backoff: { type: 'send', delay: 1000 }, removeOnComplete: true, removeOnFail: true },
     );
   };
+  const cancelSends = async (items: { id: string; channel: SendChannel }[]) => {
+    for (const i of items) {
+      const job = await queues.send[i.channel]?.getJob(`delivery:${i.id}`);
+      // a job being worked on cannot be removed: it finds its delivery no longer queued and stops
+      await job?.remove().catch(() => undefined);
+    }
+  };
   const domain: Domain = {
     db,
     wecom,
@@ -122,7 +129,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     lifecycle: config.lifecycle,
     adapters,
     sending: { smsSignName: config.sms.signName, email: config.email, wecomCardUrl: config.sending.wecomCardUrl },
-    outbound: { enqueueSend, enqueueDeliveries, enqueueWelcome },
+    outbound: { enqueueSend, enqueueDeliveries, enqueueWelcome, cancelSends },
   };
   return {
     config,

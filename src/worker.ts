@@ -3,6 +3,7 @@ import { registerCampaignSweepJob } from '../jobs/campaign-sweep.job';
 import { registerInboundEventJob } from '../jobs/inbound-event.job';
 import { startInboxSweep } from '../jobs/inbox-sweep.job';
 import { registerLifecycleNightlyJob } from '../jobs/lifecycle-nightly.job';
+import { registerPayloadRetentionJob } from '../jobs/payload-retention.job';
 import { registerSendDeliveryJob } from '../jobs/send-delivery.job';
 import { registerWecomPollJob } from '../jobs/wecom-poll.job';
 import { registerWelcomeJob } from '../jobs/welcome.job';
@@ -18,6 +19,7 @@ export function startWorker(app: AppContext, opts: { concurrency?: number; sweep
   registerCampaignSweepJob(app);
   registerLifecycleNightlyJob(app).catch((err) => app.log.error({ err }, 'could not schedule the nightly lifecycle job'));
   registerWecomPollJob(app);
+  registerPayloadRetentionJob(app).catch((err) => app.log.error({ err }, 'could not schedule the inbound payload retention job'));
   registerWelcomeJob(app, opts.concurrency ?? 8);
   const stopSweep = opts.sweep === false ? () => {} : startInboxSweep(app);
   return {

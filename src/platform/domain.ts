@@ -38,6 +38,8 @@ export interface OutboundHooks {
   enqueueSend(deliveryId: string, delayMs?: number): Promise<void>;
   /** the same for many deliveries whose channel the caller knows (one Redis round trip per queue) */
   enqueueDeliveries(items: { id: string; channel: SendChannel; provider?: string; delayMs?: number }[]): Promise<void>;
+  /** these deliveries will never go out (e.g. the customer was erased): drop their waiting send jobs */
+  cancelSends?(items: { id: string; channel: SendChannel }[]): Promise<void>;
   /** an add event carried a WelcomeCode: send the welcome now (high priority, before enrichment) */
   enqueueWelcome(w: { eventId: string; welcomeCode: string; externalUserId: string; staffUserId: string; receivedAt: Date }): Promise<void>;
 }

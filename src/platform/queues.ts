@@ -41,6 +41,9 @@ export interface CampaignSweepJobData {
 /** The nightly lifecycle and RFM recompute (a repeatable job at 03:00 STORE_TIMEZONE). */
 export type LifecycleJobData = Record<string, never>;
 
+/** The daily deletion of raw inbound payloads past INBOUND_PAYLOAD_RETENTION_DAYS. */
+export type RetentionJobData = Record<string, never>;
+
 export interface Queues {
   inbound: Queue.Queue<InboundJobData>;
   /** one send queue per channel, each rate-limited for its provider */
@@ -50,6 +53,7 @@ export interface Queues {
   welcome: Queue.Queue<WelcomeJobData>;
   lifecycle: Queue.Queue<LifecycleJobData>;
   campaigns: Queue.Queue<CampaignSweepJobData>;
+  retention: Queue.Queue<RetentionJobData>;
   all: Queue.Queue[];
   close(): Promise<void>;
 }
@@ -61,6 +65,7 @@ export const QUEUE_NAMES = {
   welcome: 'wecom-welcome',
   lifecycle: 'lifecycle',
   campaigns: 'campaigns',
+  retention: 'retention',
 } as const;
 
 /**
@@ -113,7 +118,8 @@ export function createQueues(redisUrl: string, opts: { prefix?: string; lockMs?:
   const welcome = make<WelcomeJobData>(QUEUE_NAMES.welcome);
   const lifecycle = make<LifecycleJobData>(QUEUE_NAMES.lifecycle);
   const campaigns = make<CampaignSweepJobData>(QUEUE_NAMES.campaigns);
-  const all = [inbound, ...SEND_CHANNELS.map((ch) => send[ch]), welcome, wecomPoll, lifecycle, campaigns] as Queue.Queue[];
+  const retention = make<RetentionJobData>(QUEUE_NAMES.retention);
+  const all = [inbound, ...SEND_CHANNELS.map((ch) => send[ch]), welcome, wecomPoll, lifecycle, campaigns, retention] as Queue.Queue[];
   return {
     inbound,
     send,
@@ -121,6 +127,7 @@ export function createQueues(redisUrl: string, opts: { prefix?: string; lockMs?:
     welcome,
     lifecycle,
     campaigns,
+    retention,
     all,
     async close() {
       // a queue waits for a Redis that may never answer again: give it 5 s, then cut the connections
