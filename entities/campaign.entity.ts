@@ -27,6 +27,10 @@ export class Coupon {
   @Column({ type: 'varchar', length: 32, unique: true })
   code!: string;
 
+  /** generated: the code as compared — upper-case, no spaces or dashes, O→0, I/L→1 */
+  @Column({ name: 'code_key', type: 'varchar', length: 32, unique: true, insert: false, update: false })
+  codeKey!: string;
+
   @Column({ name: 'delivery_id', type: 'bigint', unsigned: true, unique: true })
   deliveryId!: string;
 
@@ -41,6 +45,10 @@ export class Coupon {
   @Column({ type: 'decimal', precision: 10, scale: 2 })
   value!: string;
 
+  /** the order total it needs (decimal string); null: none */
+  @Column({ name: 'min_spend', type: 'decimal', precision: 10, scale: 2, nullable: true })
+  minSpend!: string | null;
+
   /** first instant it no longer works (the start of the store-local day after its last valid day) */
   @Column({ name: 'expires_at', type: 'datetime', precision: 3 })
   expiresAt!: Date;
@@ -51,6 +59,11 @@ export class Coupon {
   /** shop_order.id of the order that redeemed it */
   @Column({ name: 'redeemed_order_id', type: 'bigint', unsigned: true, nullable: true })
   redeemedOrderId!: string | null;
+
+  @Index('idx_coupon_redeemed_order_ref')
+  /** the shop's order id that redeemed it (a till redemption knows it before the order arrives) */
+  @Column({ name: 'redeemed_order_ref', type: 'varchar', length: 64, nullable: true })
+  redeemedOrderRef!: string | null;
 
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;

@@ -6,6 +6,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
  */
 @Entity('customer_rhythm')
 @Index('idx_customer_rhythm_expected', ['category', 'expectedNextAt'])
+@Index('idx_customer_rhythm_due', ['drives', 'expectedNextAt', 'customerId'])
 export class CustomerRhythm {
   @PrimaryColumn({ name: 'customer_id', type: 'bigint', unsigned: true })
   customerId!: string;
@@ -13,6 +14,10 @@ export class CustomerRhythm {
   /** '' = all categories */
   @PrimaryColumn({ type: 'varchar', length: 64, default: '' })
   category!: string;
+
+  /** '' = the whole category; a SKU the customer bought on two or more orders has its own row */
+  @PrimaryColumn({ type: 'varchar', length: 64, default: '' })
+  sku!: string;
 
   /** orders that contained this category */
   @Column({ name: 'order_count', type: 'int', unsigned: true })
@@ -29,13 +34,45 @@ export class CustomerRhythm {
   @Column({ name: 'last_product', type: 'varchar', length: 255, nullable: true })
   lastProduct!: string | null;
 
+  /** units of this series in the last purchase */
+  @Column({ name: 'last_quantity', type: 'int', unsigned: true, default: 1 })
+  lastQuantity!: number;
+
   /** median gap between purchase days, in days (decimal string); null below two purchase days */
   @Column({ name: 'median_gap_days', type: 'decimal', precision: 8, scale: 2, nullable: true })
   medianGapDays!: string | null;
 
-  /** last_order_at + median gap; null when the median is */
+  /** days one unit lasts (robust median of gap ÷ units bought before it; or the category's prior) */
+  @Column({ name: 'days_per_unit', type: 'decimal', precision: 8, scale: 2, nullable: true })
+  daysPerUnit!: string | null;
+
+  /** where days_per_unit comes from: 'own' gaps, the category's 'prior', or 'none' */
+  @Column({ type: 'varchar', length: 8, default: 'none' })
+  basis!: string;
+
+  /** 1: the reorder sweep reads this row (see src/orders/rhythm.ts) */
+  @Column({ type: 'tinyint', default: 0 })
+  drives!: number;
+
+  /** last_order_at + days_per_unit × last_quantity; null without days_per_unit */
   @Column({ name: 'expected_next_at', type: 'datetime', precision: 3, nullable: true })
   expectedNextAt!: Date | null;
+
+  @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
+  updatedAt!: Date;
+}
+
+/** A category's typical days per unit across customers with their own rhythm (the prior for single-order customers). */
+@Entity('category_rhythm')
+export class CategoryRhythm {
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  category!: string;
+
+  @Column({ type: 'int', unsigned: true })
+  customers!: number;
+
+  @Column({ name: 'days_per_unit', type: 'decimal', precision: 8, scale: 2 })
+  daysPerUnit!: string;
 
   @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
   updatedAt!: Date;

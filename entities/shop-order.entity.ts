@@ -1,6 +1,8 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 export type OrderSource = 'webhook' | 'import';
+export const ORDER_STATUSES = ['paid', 'partially_refunded', 'refunded', 'cancelled'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /** One order from the shop (webhook or CSV import), unique by the shop's order id. */
 @Entity('shop_order')
@@ -26,6 +28,21 @@ export class ShopOrder {
 
   @Column({ name: 'placed_at', type: 'datetime', precision: 3 })
   placedAt!: Date;
+
+  /** paid, partially_refunded, refunded or cancelled (src/orders/orders.ts) */
+  @Column({ type: 'varchar', length: 20, default: 'paid' })
+  status!: OrderStatus;
+
+  /** decimal as a string: what has been refunded so far */
+  @Column({ name: 'refunded_amount', type: 'decimal', precision: 12, scale: 2, default: '0.00' })
+  refundedAmount!: string;
+
+  /** generated: total − refunded, 0 once refunded or cancelled — what revenue, stats and attribution count */
+  @Column({ name: 'net_total', type: 'decimal', precision: 12, scale: 2, insert: false, update: false })
+  netTotal!: string;
+
+  @Column({ name: 'status_changed_at', type: 'datetime', precision: 3, nullable: true })
+  statusChangedAt!: Date | null;
 
   @Index('idx_shop_order_coupon')
   @Column({ name: 'coupon_code', type: 'varchar', length: 64, nullable: true })
@@ -78,4 +95,35 @@ export class ShopOrderItem {
   /** unit price, decimal as a string */
   @Column({ type: 'decimal', precision: 12, scale: 2 })
   price!: string;
+
+  /** units refunded by refund events naming this SKU (they leave the rhythm) */
+  @Column({ name: 'refunded_quantity', type: 'int', default: 0 })
+  refundedQuantity!: number;
+}
+
+/** One refund of an order (idempotent on the shop's refund id). */
+@Entity('shop_order_refund')
+@Index('uq_shop_order_refund', ['shopOrderId', 'refundId'], { unique: true })
+export class ShopOrderRefund {
+  @PrimaryGeneratedColumn({ type: 'bigint', unsigned: true })
+  id!: string;
+
+  @Column({ name: 'shop_order_id', type: 'bigint', unsigned: true })
+  shopOrderId!: string;
+
+  @Column({ name: 'refund_id', type: 'varchar', length: 64 })
+  refundId!: string;
+
+  @Column({ type: 'decimal', precision: 12, scale: 2 })
+  amount!: string;
+
+  /** [{ sku, quantity }] when the refund names items */
+  @Column({ type: 'json', nullable: true })
+  items!: { sku: string; quantity: number }[] | null;
+
+  @Column({ name: 'refunded_at', type: 'datetime', precision: 3 })
+  refundedAt!: Date;
+
+  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
+  createdAt!: Date;
 }

@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { adminAuth } from '../handlers/admin-auth';
 import { registerCampaignRoutes } from '../handlers/campaigns.handler';
+import { registerCouponRoutes } from '../handlers/coupons.handler';
 import { registerCustomerRoutes } from '../handlers/customers.handler';
 import { registerEmailWebhooks } from '../handlers/email-webhooks.handler';
 import { registerEventRoutes } from '../handlers/events.handler';
@@ -79,6 +80,7 @@ export function createApp(app: AppContext): Koa {
   registerOrderRoutes(router, app);
   registerCampaignRoutes(router, app);
   registerPrivacyRoutes(router, app);
+  registerCouponRoutes(router, app);
   koa.use(router.routes());
   koa.use(router.allowedMethods());
   return koa;

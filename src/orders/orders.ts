@@ -4,7 +4,7 @@
 // purchase rhythm and lifecycle stage of the customer.
 import type { DataSource, EntityManager } from 'typeorm';
 import type { InboundEvent, OrderSource } from '../../entities';
-import { redeemCoupon, type RedeemResult, type Redemption } from '../outreach/coupons';
+import { redeemCoupon, tillRedemptionCode, type RedeemResult } from '../outreach/coupons';
 import { fillCustomerBlanks, parseBirthday, refreshOrderStats, resolveCustomer, touchCustomer, type IdentityRef } from '../customers/customers';
 import type { Domain } from '../platform/domain';
 import { normalizeEmail, normalizePhone } from '../customers/identity';
@@ -180,7 +180,7 @@ export interface StoredOrder {
   coupon?: RedeemResult;
 }
 
-function identitiesOf(c: OrderCustomer): IdentityRef[] {
+export function identitiesOf(c: OrderCustomer): IdentityRef[] {
   // the most specific identity first: it wins when they point at different customers
   const ids: IdentityRef[] = [];
   if (c.wecomExternalUserId) ids.push({ channel: 'wecom', externalId: c.wecomExternalUserId });
@@ -226,9 +226,9 @@ export async function storeOrder(
     );
   }
   let coupon: RedeemResult | undefined;
-  if (o.couponCode && opts.source === 'webhook') {
-    coupon = await redeemCouponForOrder(em, { code: o.couponCode, customerId, orderId: id, at: placedAt });
-  }
+  // the code it carries, or the one the till redeemed for this order id before it arrived
+  const code = opts.source === 'webhook' ? (o.couponCode ?? (await tillRedemptionCode(em, o.orderId))) : null;
+  if (code) coupon = await redeemCouponForOrder(em, { code, customerId, orderId: id, at: placedAt });
   await appendTimeline(
     em,
     {
@@ -256,10 +256,17 @@ export async function storeOrder(
 }
 
 /** Redeems the order's coupon (once) and attributes the order to the coupon's delivery (shop_order.attributed_delivery_id). */
-export async function redeemCouponForOrder(em: EntityManager, r: Redemption): Promise<RedeemResult> {
-  const result = await redeemCoupon(em, r);
-  if (result.status === 'redeemed') await em.query(`UPDATE shop_order SET attributed_delivery_id = ? WHERE id = ?`, [result.deliveryId, r.orderId]);
+export async function redeemCouponForOrder(em: EntityManager, r: { code: string; customerId: string; orderId: string; at: Date }): Promise<RedeemResult> {
+  const [o] = await em.query(`SELECT order_id, total FROM shop_order WHERE id = ?`, [r.orderId]);
+  if (!o) throw new Error(`no shop_order ${r.orderId}`);
+  const result = await redeemCoupon(em, { ...r, orderRef: o.order_id, total: String(o.total) });
+  if (result.status === 'redeemed') await attributeOrder(em, r.orderId, result.deliveryId);
   return result;
+}
+
+/** The order (shop_order.id) redeemed the coupon of this delivery. */
+export async function attributeOrder(em: EntityManager, orderId: string, deliveryId: string): Promise<void> {
+  await em.query(`UPDATE shop_order SET attributed_delivery_id = ? WHERE id = ?`, [deliveryId, orderId]);
 }
 
 /**

@@ -53,6 +53,8 @@ export const campaignConfigSchema = z
         value: z.number().positive('must be more than 0').max(100000, 'must be at most 100000').multipleOf(0.01, 'at most two decimals'),
         validDays: z.number().int('must be a whole number of days').min(1, 'must be at least 1').max(365, 'must be at most 365'),
         prefix: z.string().regex(/^[A-Z0-9]{0,8}-?$/, 'must be up to 8 capital letters or digits, optionally ending in -'),
+        /** the order total the coupon needs (checked at the till and when an order redeems it) */
+        minSpend: z.number().positive('must be more than 0').max(10000000, 'must be at most 10000000').multipleOf(0.01, 'at most two decimals').optional(),
       })
       .strict()
       .nullable(),

@@ -118,7 +118,7 @@ interface SweepPlan {
   delayMs: number;
   window: SweepWindow;
   /** the coupon each delivery carries (null: the campaign has no coupon rule) */
-  coupon: { value: string; lastValidDay: string; expiresAt: Date; prefix: string } | null;
+  coupon: { value: string; minSpend: string | null; lastValidDay: string; expiresAt: Date; prefix: string } | null;
 }
 
 function decimalString(n: number): string {
@@ -185,6 +185,7 @@ async function planSweep(d: Domain, opts: SweepOptions): Promise<SweepPlan> {
     coupon: campaign.coupon
       ? {
           value: decimalString(campaign.coupon.value),
+          minSpend: campaign.coupon.minSpend === undefined ? null : decimalString(campaign.coupon.minSpend),
           lastValidDay: addDays(opts.date, campaign.coupon.validDays - 1),
           expiresAt: zonedTime(addDays(opts.date, campaign.coupon.validDays), tz),
           prefix: campaign.coupon.prefix,
@@ -322,7 +323,7 @@ async function persistBatch(d: Domain, plan: SweepPlan, planned: Planned[], pass
       made.push({ p, id: row.id, content });
       ledger.push({ c: p.c, outcome: 'delivery', deliveryId: row.id });
       if (coupon && code) {
-        coupons.push({ code, deliveryId: row.id, customerId: p.c.customerId, campaign: plan.kind, value: coupon.value, expiresAt: coupon.expiresAt, lastValidDay: coupon.lastValidDay });
+        coupons.push({ code, deliveryId: row.id, customerId: p.c.customerId, campaign: plan.kind, value: coupon.value, minSpend: coupon.minSpend, expiresAt: coupon.expiresAt, lastValidDay: coupon.lastValidDay });
       }
     }
     await issueCoupons(em, coupons, now);

@@ -66,6 +66,12 @@ describe('orders schema', () => {
       orders.create({ orderId: 'SO-1', customerId: c.id, total: '99.90', currency: 'CNY', placedAt: t0, couponCode: 'TP-ABC', attributedDeliveryId: null, source: 'import', inboundEventId: null, createdAt: t0 }),
     );
     expect(await orders.findOneByOrFail({ id: o.id })).toMatchObject({ orderId: 'SO-1', customerId: c.id, total: '99.90', currency: 'CNY', couponCode: 'TP-ABC', source: 'import', placedAt: t0 });
+    // status and refunds: net_total is generated (total − refunded; 0 once refunded or cancelled)
+    expect(await orders.findOneByOrFail({ id: o.id })).toMatchObject({ status: 'paid', refundedAmount: '0.00', netTotal: '99.90' });
+    await db.query(`UPDATE shop_order SET status = 'partially_refunded', refunded_amount = '30.00' WHERE id = ?`, [o.id]);
+    expect(await orders.findOneByOrFail({ id: o.id })).toMatchObject({ status: 'partially_refunded', netTotal: '69.90' });
+    await db.query(`UPDATE shop_order SET status = 'cancelled' WHERE id = ?`, [o.id]);
+    expect(await orders.findOneByOrFail({ id: o.id })).toMatchObject({ netTotal: '0.00' });
     await expect(orders.insert({ orderId: 'SO-1', customerId: c.id, total: '1.00', currency: 'CNY', placedAt: t0, createdAt: t0 })).rejects.toThrow(/Duplicate/);
 
     const items = db.getRepository(ShopOrderItem);
@@ -74,7 +80,7 @@ describe('orders schema', () => {
 
     const rhythms = db.getRepository(CustomerRhythm);
     await rhythms.save(
-      rhythms.create({ customerId: c.id, category: '', orderCount: 3, lastOrderAt: t0, lastOrderId: o.id, lastProduct: '耶加雪菲', medianGapDays: '28.00', expectedNextAt: new Date('2025-01-30T03:04:05.678Z'), updatedAt: t0 }),
+      rhythms.create({ customerId: c.id, category: '', sku: '', orderCount: 3, lastOrderAt: t0, lastOrderId: o.id, lastProduct: '耶加雪菲', medianGapDays: '28.00', expectedNextAt: new Date('2025-01-30T03:04:05.678Z'), updatedAt: t0 }),
     );
     const r = await rhythms.findOneByOrFail({ customerId: c.id, category: '' });
     expect(r).toMatchObject({ orderCount: 3, lastOrderId: o.id, lastProduct: '耶加雪菲', medianGapDays: '28.00' });
@@ -93,5 +99,6 @@ describe('orders schema', () => {
     expect(await plan(`SELECT id FROM customer WHERE dormant_since = '2025-01-01'`)).toContain('idx_customer_dormant_since');
     expect(await plan(`SELECT id FROM customer WHERE lifecycle_stage = 'active' AND last_activity_at < '2025-01-01'`)).toContain('idx_customer_stage_activity');
     expect(await plan(`SELECT customer_id FROM customer_rhythm WHERE category = '' AND expected_next_at < '2025-01-01'`)).toContain('idx_customer_rhythm_expected');
+    expect(await plan(`SELECT customer_id FROM customer_rhythm WHERE drives = 1 AND expected_next_at BETWEEN '2024-12-01' AND '2025-01-01'`)).toContain('idx_customer_rhythm_due');
   });
 });
