@@ -43,6 +43,14 @@ export class ConsentEvent {
 
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;
+
+  /** the address the word was about (normalised: E.164 phone, lower-cased email); null = the channel on the customer */
+  @Column({ type: 'varchar', length: 254, nullable: true })
+  address!: string | null;
+
+  /** sha256 (hex) of `address` */
+  @Column({ name: 'address_hash', type: 'char', length: 64, nullable: true })
+  addressHash!: string | null;
 }
 
 /** Current consent per customer and channel (the newest ledger entry wins). */
@@ -63,4 +71,34 @@ export class CustomerConsent {
 
   @Column({ name: 'last_event_id', type: 'bigint', unsigned: true })
   lastEventId!: string;
+}
+
+/**
+ * Current consent per channel and address, whoever holds the address now or later. Keyed by the
+ * sha256 of the normalised address; `address` itself may be erased (PIPL) while the hash keeps the no.
+ */
+@Entity('address_consent')
+export class AddressConsent {
+  @PrimaryColumn({ type: 'varchar', length: 8 })
+  channel!: ConsentChannel;
+
+  @PrimaryColumn({ name: 'address_hash', type: 'char', length: 64 })
+  addressHash!: string;
+
+  @Column({ type: 'varchar', length: 254, nullable: true })
+  address!: string | null;
+
+  /** opted_in | opted_out */
+  @Column({ type: 'varchar', length: 12 })
+  status!: 'opted_in' | 'opted_out';
+
+  /** what set the current state: sms_keyword, email_unsubscribe, manual, merge … */
+  @Column({ type: 'varchar', length: 24 })
+  source!: string;
+
+  @Column({ name: 'changed_at', type: 'datetime', precision: 3 })
+  changedAt!: Date;
+
+  @Column({ name: 'last_event_id', type: 'bigint', unsigned: true, nullable: true })
+  lastEventId!: string | null;
 }

@@ -7,7 +7,7 @@ import { StaffMember } from './staff-member.entity';
 import { Tag } from './tag.entity';
 import { TimelineEntry } from './timeline-entry.entity';
 import { WecomKfCursor } from './wecom-kf-cursor.entity';
-import { ConsentEvent, CustomerConsent } from './consent.entity';
+import { AddressConsent, ConsentEvent, CustomerConsent } from './consent.entity';
 import { Delivery } from './delivery.entity';
 import { ShopOrder, ShopOrderItem, ShopOrderRefund } from './shop-order.entity';
 import { CategoryRhythm, CustomerRhythm } from './customer-rhythm.entity';
@@ -19,6 +19,7 @@ import { Channels1764115200000 } from './migrations/1764115200000-channels';
 import { Orders1764201600000 } from './migrations/1764201600000-orders';
 import { Campaigns1764288000000 } from './migrations/1764288000000-campaigns';
 import { Policy1764374400000 } from './migrations/1764374400000-policy';
+import { AddressConsent1764460800000 } from './migrations/1764460800000-address-consent';
 import { Privacy1764720000000 } from './migrations/1764720000000-privacy';
 import { Lift1764892800000 } from './migrations/1764892800000-lift';
 
@@ -39,5 +40,5 @@ export * from './campaign.entity';
 export * from './contact-policy.entity';
 export * from './suppressed-address.entity';
 
-export const ENTITIES = [Customer, CustomerFollow, CustomerIdentity, CustomerTag, InboundEvent, StaffMember, Tag, TimelineEntry, WecomKfCursor, Delivery, ConsentEvent, CustomerConsent, ShopOrder, ShopOrderItem, ShopOrderRefund, CustomerRhythm, CategoryRhythm, ContactPolicy, Campaign, Coupon, CampaignCandidate, SuppressedAddress];
-export const MIGRATIONS = [Init1764028800000, Channels1764115200000, Orders1764201600000, Campaigns1764288000000, Policy1764374400000, Privacy1764720000000, Lift1764892800000];
+export const ENTITIES = [Customer, CustomerFollow, CustomerIdentity, CustomerTag, InboundEvent, StaffMember, Tag, TimelineEntry, WecomKfCursor, Delivery, ConsentEvent, CustomerConsent, ShopOrder, ShopOrderItem, ShopOrderRefund, CustomerRhythm, CategoryRhythm, ContactPolicy, Campaign, Coupon, CampaignCandidate, SuppressedAddress, AddressConsent];
+export const MIGRATIONS = [Init1764028800000, Channels1764115200000, Orders1764201600000, Campaigns1764288000000, Policy1764374400000, AddressConsent1764460800000, Privacy1764720000000, Lift1764892800000];

@@ -1,5 +1,5 @@
 // Reading customers for people: the profile, search, and the timeline, newest first.
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { IDENTITY_CHANNELS, LIFECYCLE_STAGES, type IdentityChannel, type LifecycleStage } from '../../entities';
 import { normalizeEmail, normalizePhone } from './identity';
 import { Invalid } from '../platform/errors';
@@ -271,4 +271,21 @@ export async function fullTimeline(db: DataSource, customerId: string): Promise<
     staff: (r.staff_user_id as string) ?? null,
     data: typeof r.data === 'string' ? JSON.parse(r.data) : (r.data ?? null),
   }));
+}
+
+/**
+ * The addresses a customer holds for a consent channel (sms → phones, email → emails), normalised:
+ * their identities, and with `withPrimary` also the primary phone/email on the row (an opt-out
+ * covers both; an opt-in lifts only what is theirs by identity).
+ */
+export async function customerAddresses(db: DataSource | EntityManager, customerId: string, channel: 'sms' | 'email', withPrimary: boolean): Promise<string[]> {
+  const kind = channel === 'sms' ? 'phone' : 'email';
+  const rows: { external_id: string }[] = await db.query(`SELECT external_id FROM customer_identity WHERE customer_id = ? AND channel = ?`, [customerId, kind]);
+  const out = new Set(rows.map((r) => r.external_id));
+  if (withPrimary) {
+    const [c] = await db.query(`SELECT phone, email FROM customer WHERE id = ?`, [customerId]);
+    const primary = channel === 'sms' ? normalizePhone(c?.phone) : normalizeEmail(c?.email);
+    if (primary) out.add(primary);
+  }
+  return [...out];
 }

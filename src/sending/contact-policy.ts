@@ -2,6 +2,7 @@
 // across every channel:
 //   consent (the ledger)                        → skip `opted_out`        (every delivery but transactional ones and staff alerts)
 //   the address an erased person opted out on   → skip `opted_out`        (src/consent/suppression.ts: one primary-key lookup)
+//   consent bound to the address sent to        → skip `address_opted_out` (the same deliveries; whoever holds the address)
 //   quiet hours in STORE_TIMEZONE               → wait until they end      (automated = marketing deliveries)
 //   the customer messaged us within N hours     → skip `in_conversation`   (automated)
 //   ≤ perDay automated messages per store day   → skip `cap_per_day`       (automated, all channels together)
@@ -14,7 +15,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import type { ConsentChannel } from '../../entities';
-import { isOptedOut } from '../consent/consent';
+import { addressConsent, isOptedOut } from '../consent/consent';
 import { isAddressSuppressed } from '../consent/suppression';
 import { Invalid } from '../platform/errors';
 import { startOfLocalDay, wallClock, wallTime } from '../platform/store-time';
@@ -112,14 +113,16 @@ export interface PolicyDelivery {
   purpose: string;
   marketing: number | boolean;
   not_before?: Date | string | null;
-  /** the address it goes to (an address an erased person opted out on stays suppressed) */
-  to_address?: string;
   /** already read with the delivery (the send path does): the customer's consent for this channel */
   consent_status?: string | null;
+  /** phone (E.164) or email the delivery goes to (an address an erased person opted out on stays suppressed) */
+  to_address?: string | null;
+  /** already read with the delivery (the send path does): the consent bound to `to_address` */
+  address_consent_status?: string | null;
 }
 
 export type PolicyDecision = { ok: true } | { wait: Date } | { skip: PolicySkipReason };
-export type PolicySkipReason = 'opted_out' | 'in_conversation' | 'cap_per_day' | 'cap_per_30_days' | 'wecom_mass_daily' | 'kf_window_closed' | 'kf_reply_limit';
+export type PolicySkipReason = 'opted_out' | 'address_opted_out' | 'in_conversation' | 'cap_per_day' | 'cap_per_30_days' | 'wecom_mass_daily' | 'kf_window_closed' | 'kf_reply_limit';
 
 export interface PolicyOptions {
   /** STORE_TIMEZONE: quiet hours and the per-day cap are store-local */
@@ -152,6 +155,9 @@ export async function checkPolicy(em: Db, d: PolicyDelivery, now: Date, opts: Po
   const optedOut = d.consent_status !== undefined ? d.consent_status === 'opted_out' : await isOptedOut(em, d.customer_id, d.channel as ConsentChannel);
   if (optedOut) return { skip: 'opted_out' };
   if (d.to_address && (await isAddressSuppressed(em, d.channel, d.to_address))) return { skip: 'opted_out' };
+  const addressStatus =
+    d.address_consent_status !== undefined ? d.address_consent_status : d.to_address ? (await addressConsent(em, d.channel as ConsentChannel, d.to_address))?.status : null;
+  if (addressStatus === 'opted_out') return { skip: 'address_opted_out' };
 
   if (d.provider === WECOM_KF) {
     const kf = await kfWindow(em, d, now);

@@ -214,10 +214,13 @@ export async function deliver(deps: Domain, deliveryId: string, final: boolean):
   // the policy and the pass it records happen under the customer's row lock: a second send for the
   // same customer waits here and then counts this one
   const verdict = await inTransaction(deps.db, async (em) => {
-    const [row]: (DeliveryRow & { locked: string; consent_status: string | null })[] = await em.query(
-      `SELECT d.*, c.id AS locked, cc.status AS consent_status
+    // consent twice over: the customer's word on the channel, and the word bound to the address
+    // itself (one primary-key lookup by the hash of the normalised address)
+    const [row]: (DeliveryRow & { locked: string; consent_status: string | null; address_consent_status: string | null })[] = await em.query(
+      `SELECT d.*, c.id AS locked, cc.status AS consent_status, ac.status AS address_consent_status
          FROM delivery d JOIN customer c ON c.id = d.customer_id
          LEFT JOIN customer_consent cc ON cc.customer_id = d.customer_id AND cc.channel = d.channel
+         LEFT JOIN address_consent ac ON ac.channel = d.channel AND ac.address_hash = SHA2(LOWER(TRIM(d.to_address)), 256)
         WHERE d.id = ? FOR UPDATE`,
       [deliveryId],
     );
@@ -277,6 +280,7 @@ export async function deliver(deps: Domain, deliveryId: string, final: boolean):
 
 const SKIP_TEXT: Record<string, string> = {
   opted_out: 'the customer opted out of this channel',
+  address_opted_out: 'this address opted out (whichever customer holds it)',
   in_conversation: 'the customer messaged us recently: a person is talking to them',
   cap_per_day: 'the customer already got the most automated messages allowed today',
   cap_per_30_days: 'the customer already got the most automated messages allowed in 30 days',

@@ -18,6 +18,7 @@ const OWNERS: Record<string, string> = {
   tmp_rfm: 'src/customers/lifecycle.ts',
   consent_event: 'src/consent/consent.ts',
   customer_consent: 'src/consent/consent.ts',
+  address_consent: 'src/consent/consent.ts',
   inbound_event: 'src/inbox/inbox.ts',
   wecom_kf_cursor: 'src/inbox/wecom/on-kf-message.ts',
   delivery: 'src/sending/deliveries.ts',
